@@ -1,0 +1,39 @@
+# Latent Space Navigator: `make demo` serves the app, `make test` runs the tests; both set up
+# .venv first (once; again when requirements.txt changes).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= $(if $(LSN_DATA_DIR),$(LSN_DATA_DIR),../shared/datasets)
+
+.PHONY: setup demo test train models bench clean
+
+setup: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+demo: setup
+	$(BIN)/python demo.py
+
+test: setup
+	LSN_DATA_DIR=$(DATA_DIR) $(BIN)/python -m pytest -q
+
+train: setup
+	$(BIN)/python trainer.py --data-dir $(DATA_DIR)
+
+# Every shipped model, its atlas and the model card (pretrained/README.md).
+models: setup
+	$(BIN)/python trainer.py --data-dir $(DATA_DIR) --seed 0 --out pretrained/mnist_vae_beta4.safetensors
+	$(BIN)/python trainer.py --data-dir $(DATA_DIR) --seed 1 --beta 1 --out pretrained/mnist_vae_beta1.safetensors
+	$(BIN)/python trainer.py --data-dir $(DATA_DIR) --seed 2 --beta 10 --out pretrained/mnist_vae_beta10.safetensors
+	$(BIN)/python trainer.py --data-dir $(DATA_DIR) --seed 3 --model ae --beta 0 --warmup-epochs 0 --out pretrained/mnist_ae.safetensors
+	$(BIN)/python trainer.py --data-dir data --dataset fashion --seed 4 --out pretrained/fashion_vae_beta4.safetensors
+	$(BIN)/python model_card.py
+
+bench: setup
+	$(BIN)/python bench/train_speed.py --data-dir $(DATA_DIR)
+
+clean:
+	rm -rf $(VENV)

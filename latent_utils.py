@@ -1,0 +1,189 @@
+"""Pure functions on latent codes: class centres, lerp/slerp paths, morph, grids, semantic
+directions, k-NN accuracy, and the atlas (encoded test set + centres + extent) saved beside each
+model in pretrained/. Torch tensors or numpy arrays in, the same kind out; no model, no UI.
+
+    import latent_utils as lu
+    path = lu.slerp(z0, z1, steps=16)           # [16, d], path[0] == z0, path[-1] == z1
+    atlas = lu.load_atlas("mnist_vae_beta4")    # dict: mu, sigma, labels, centres, extent, ...
+
+Tested in tests/test_latent_utils.py (`pytest tests/test_latent_utils.py`).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neural_network import CheckpointError, load_checkpoint, model_path, save_checkpoint
+
+MNIST_CLASSES = [str(d) for d in range(10)]
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+def _as_tensor(z):
+    return torch.as_tensor(np.asarray(z) if not torch.is_tensor(z) else z, dtype=torch.float64)
+
+
+def _check_steps(steps):
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+        raise ValueError(f"steps must be an integer >= 2, not {steps!r}")
+
+
+def lerp(z0, z1, steps):
+    """Straight line from z0 to z1 in `steps` points (both ends included, exactly)."""
+    _check_steps(steps)
+    z0, z1 = _as_tensor(z0), _as_tensor(z1)
+    t = torch.linspace(0, 1, steps, dtype=torch.float64)[:, None]
+    path = (1 - t) * z0 + t * z1
+    path[0], path[-1] = z0, z1
+    return path.float()
+
+
+def slerp(z0, z1, steps):
+    """Spherical path: the direction turns at a constant rate along the great circle from z0's
+    direction to z1's, while the norm goes linearly from |z0| to |z1| (so equal norms stay
+    equal, the usual reason to prefer slerp for Gaussian latents: White 2016, "Sampling
+    Generative Networks"). Well-defined for every pair:
+    - identical or parallel directions, or a zero vector: no angle to turn, the path is lerp;
+    - anti-parallel: every great circle fits, so it turns through the axis least aligned with z0.
+    Both ends are exact."""
+    _check_steps(steps)
+    z0, z1 = _as_tensor(z0), _as_tensor(z1)
+    r0, r1 = z0.norm(), z1.norm()
+    if r0 == 0 or r1 == 0:
+        return lerp(z0, z1, steps)
+    u0, u1 = z0 / r0, z1 / r1
+    cos = torch.clamp(u0 @ u1, -1.0, 1.0)
+    omega = torch.arccos(cos)
+    if omega < 1e-7:
+        return lerp(z0, z1, steps)
+    # An orthonormal partner v of u0 in the plane of the turn: u1's part orthogonal to u0, or,
+    # when u1 = -u0 gives no such part, the coordinate axis least aligned with u0.
+    v = u1 - cos * u0
+    if v.norm() < 1e-7:
+        v = torch.zeros_like(u0)
+        v[torch.argmin(u0.abs())] = 1.0
+        v = v - (v @ u0) * u0
+    v = v / v.norm()
+    t = torch.linspace(0, 1, steps, dtype=torch.float64)[:, None]
+    direction = torch.cos(t * omega) * u0 + torch.sin(t * omega) * v
+    path = ((1 - t) * r0 + t * r1) * direction
+    path[0], path[-1] = z0, z1
+    return path.float()
+
+
+def morph(z, target, amount):
+    """The point `amount` of the way from z to target (0: z, 1: target)."""
+    amount = float(amount)
+    if not 0.0 <= amount <= 1.0:  # also refuses NaN
+        raise ValueError(f"amount must be in [0, 1], not {amount}")
+    z, target = _as_tensor(z), _as_tensor(target)
+    return (z + amount * (target - z)).float()
+
+
+def grid(extent, n, spacing="linear"):
+    """An n x n grid of 2-D codes over extent (xmin, xmax, ymin, ymax), [n*n, 2], row-major from
+    the top row (largest y) so that it tiles into an image as a person reads it.
+    spacing="normal" places the points at equal prior probability mass instead: the inverse
+    normal CDF of evenly spaced quantiles, scaled so the outermost point meets the extent (as in
+    the Keras VAE example's plot_latent_space)."""
+    if n < 2:
+        raise ValueError(f"grid needs n >= 2, not {n}")
+    xmin, xmax, ymin, ymax = (float(e) for e in extent)
+    if spacing == "linear":
+        xs, ys = torch.linspace(xmin, xmax, n), torch.linspace(ymax, ymin, n)
+    elif spacing == "normal":
+        q = torch.linspace(0.5 / n, 1 - 0.5 / n, n, dtype=torch.float64)
+        s = torch.special.ndtri(q) / torch.special.ndtri(q[-1])  # in [-1, 1]
+        xs = ((xmin + xmax) / 2 + s * (xmax - xmin) / 2).float()
+        ys = ((ymin + ymax) / 2 - s * (ymax - ymin) / 2).float()
+    else:
+        raise ValueError(f"spacing must be 'linear' or 'normal', not {spacing!r}")
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx.flatten(), gy.flatten()], dim=1)
+
+
+def class_centres(mu, labels, num_classes=10, k=50, max_candidates=400):
+    """One code per class that sits where that class is dense AND unmixed, [num_classes, d].
+    The mean of a class's codes can fall in a gap or on another class (a 2-D latent space
+    wraps classes around each other), so we score each candidate code of the class by
+        log(class density there, Gaussian KDE, Scott's bandwidth) + log(share of the class
+        among its k nearest codes of all classes)
+    and take the best: a density mode, restricted to regions the class owns."""
+    mu, labels = _as_tensor(mu), torch.as_tensor(np.asarray(labels)).long()
+    gen = torch.Generator().manual_seed(0)
+    centres = []
+    for c in range(num_classes):
+        own = mu[labels == c]
+        if len(own) == 0:
+            raise ValueError(f"class {c} has no codes; cannot place its centre")
+        cand = own[torch.randperm(len(own), generator=gen)[:max_candidates]]
+        d = own.shape[1]
+        h = own.std(0).mean() * len(own) ** (-1 / (d + 4))  # Scott's rule
+        log_density = torch.logsumexp(-torch.cdist(cand, own).pow(2) / (2 * h * h), dim=1)
+        nearest = torch.cdist(cand, mu).topk(min(k, len(mu)), largest=False).indices
+        share = (labels[nearest] == c).double().mean(1)
+        centres.append(cand[torch.argmax(log_density + torch.log(share + 1e-3))])
+    return torch.stack(centres).float()
+
+
+def semantic_direction(centres, a, b):
+    """Unit vector from class a's centre to class b's: moving along it turns a into b."""
+    d = _as_tensor(centres[b]) - _as_tensor(centres[a])
+    n = d.norm()
+    if n == 0:
+        raise ValueError(f"classes {a} and {b} share a centre; no direction between them")
+    return (d / n).float()
+
+
+def knn_predict(ref_z, ref_labels, z, k=5, chunk=1024):
+    """Majority label of each z's k nearest reference codes (ties: the smaller label)."""
+    ref_z, z = torch.as_tensor(ref_z).float(), torch.as_tensor(z).float()
+    ref_labels = torch.as_tensor(ref_labels).long()
+    num_classes = int(ref_labels.max()) + 1
+    out = []
+    for i in range(0, len(z), chunk):
+        idx = torch.cdist(z[i:i + chunk], ref_z).topk(k, largest=False).indices
+        votes = torch.nn.functional.one_hot(ref_labels[idx], num_classes).sum(1)
+        out.append(votes.argmax(1))
+    return torch.cat(out)
+
+
+def knn_accuracy(ref_z, ref_labels, z, labels, k=5):
+    """Share of z whose k-NN label among the reference codes is their own label."""
+    pred = knn_predict(ref_z, ref_labels, z, k)
+    return float((pred == torch.as_tensor(labels).long()).double().mean())
+
+
+def extent(mu, pad=0.1, q=0.005):
+    """(xmin, xmax, ymin, ymax) holding all but the outer 0.5 % of codes per axis, padded by
+    10 % of the span: the sliders' range and the map's view."""
+    mu = torch.as_tensor(mu).double()
+    lo, hi = torch.quantile(mu, q, dim=0), torch.quantile(mu, 1 - q, dim=0)
+    span = hi - lo
+    lo, hi = lo - pad * span, hi + pad * span
+    return [float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])]
+
+
+def atlas_path(model_name_or_path=None) -> Path:
+    p = model_path(model_name_or_path)
+    return p.with_name(p.name.removesuffix(".safetensors") + ".atlas.safetensors")
+
+
+def save_atlas(path, mu, sigma, labels, centres, classes, dataset):
+    save_checkpoint(path, {
+        "mu": torch.as_tensor(mu).float(), "sigma": torch.as_tensor(sigma).float(),
+        "labels": torch.as_tensor(labels).to(torch.uint8), "centres": torch.as_tensor(centres).float(),
+    }, {"classes": list(classes), "dataset": dataset, "extent": extent(mu)})
+
+
+def load_atlas(model_name_or_path=None):
+    """-> dict(mu, sigma, labels, centres as tensors; classes, dataset, extent) of a model."""
+    path = atlas_path(model_name_or_path)
+    tensors, meta = load_checkpoint(path)
+    missing = {"mu", "sigma", "labels", "centres"} - set(tensors)
+    if missing or "extent" not in meta:
+        raise CheckpointError(f"{path}: not an atlas (missing {sorted(missing) or ['extent']})")
+    return {**tensors, "labels": tensors["labels"].long(), **meta}
+

@@ -1,0 +1,199 @@
+"""The model of the Latent Space Navigator: a conv VAE (or plain AE) with a 2-D latent space for
+28x28 grey images, and its safetensors checkpoint I/O. Nothing else lives here (no CLI, no UI).
+
+    from neural_network import load_model
+    model, meta = load_model()        # the shipped default model; CUDA when available, else CPU
+    mu, logvar = model.encode(x)      # x: [N, 1, 28, 28] in [0, 1]
+    x = model.decode(z)               # z: [N, latent_dim] -> pixel probabilities [N, 1, 28, 28]
+
+Run `python -c "import neural_network as nn; print(nn.VAE(nn.VAEConfig()).num_params())"` to see
+the parameter count of the default config (1,325,829).
+"""
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+PRETRAINED = Path(__file__).resolve().parent / "pretrained"
+DEFAULT_MODEL = "mnist_vae_beta4"
+
+
+@dataclass
+class VAEConfig:
+    kind: str = "vae"  # "vae", or "ae": the same encoder/decoder with a deterministic code
+    latent_dim: int = 2
+    channels: tuple = (32, 64)  # conv widths at 14x14 and 7x7
+    hidden: int = 200  # width of the fully connected layer on each side
+
+
+class VAE(nn.Module):
+    def __init__(self, config: VAEConfig):
+        super().__init__()
+        if config.kind not in ("vae", "ae"):
+            raise ValueError(f"VAEConfig.kind must be 'vae' or 'ae', not {config.kind!r}")
+        self.config = config
+        c1, c2 = config.channels
+        flat = c2 * 7 * 7
+        heads = 2 if config.kind == "vae" else 1  # mu and logvar, or the code alone
+        # Each stride-2 4x4 conv halves the side exactly: 28 -> 14 -> 7, and back.
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, c1, 4, 2, 1), nn.ReLU(),
+            nn.Conv2d(c1, c2, 4, 2, 1), nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(flat, config.hidden), nn.ReLU(),
+            nn.Linear(config.hidden, heads * config.latent_dim),
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(config.latent_dim, config.hidden), nn.ReLU(),
+            nn.Linear(config.hidden, flat), nn.ReLU(),
+            nn.Unflatten(1, (c2, 7, 7)),
+            nn.ConvTranspose2d(c2, c1, 4, 2, 1), nn.ReLU(),
+            nn.ConvTranspose2d(c1, 1, 4, 2, 1),
+        )
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def encode(self, x):
+        """x [N, 1, 28, 28] in [0, 1] -> (mu, logvar), each [N, latent_dim].
+        An AE's code is exact, so its logvar is -inf (sigma = 0)."""
+        h = self.encoder(x)
+        if self.config.kind == "ae":
+            return h, torch.full_like(h, float("-inf"))
+        mu, logvar = h.chunk(2, dim=1)
+        return mu, logvar
+
+    def decode_logits(self, z):
+        return self.decoder(z)
+
+    def decode(self, z):
+        """z [N, latent_dim] -> Bernoulli means (pixel probabilities) [N, 1, 28, 28]."""
+        return torch.sigmoid(self.decoder(z))
+
+    def forward(self, x):
+        """-> (logits of x's reconstruction, mu, logvar), z drawn by reparameterisation."""
+        mu, logvar = self.encode(x)
+        z = reparameterize(mu, logvar) if self.training else mu
+        return self.decode_logits(z), mu, logvar
+
+
+def reparameterize(mu, logvar):
+    """z = mu + sigma * eps, eps ~ N(0, I): the sample is a differentiable function of
+    (mu, logvar) (Kingma & Welling 2013, section 2.4). sigma = 0 (an AE) gives z = mu."""
+    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+
+def loss_terms(logits, x, mu, logvar):
+    """Per-image (bce, kl), each [N].
+    bce: Bernoulli negative log-likelihood summed over pixels, computed from logits for stability.
+    kl: KL(N(mu, sigma^2) || N(0, I)) in closed form (Kingma & Welling 2013, appendix B):
+        -1/2 * sum(1 + logvar - mu^2 - exp(logvar)); zero for an AE, which has no posterior."""
+    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+    if torch.isinf(logvar).all():
+        return bce, torch.zeros_like(bce)
+    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+    return bce, kl
+
+
+def pick_device(name="auto") -> torch.device:
+    """The one device rule: CUDA when available, else CPU; 'cpu' or 'cuda' overrides."""
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, not {name!r}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' asked for, but CUDA is not available here")
+    return torch.device(name)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, corrupt or does not fit the model; the message names it."""
+
+
+def model_path(name_or_path=None) -> Path:
+    """A model name from pretrained/ (e.g. 'mnist_vae_beta4'), or a path to a .safetensors file."""
+    if name_or_path is None:
+        name_or_path = DEFAULT_MODEL
+    p = Path(name_or_path)
+    if p.suffix != ".safetensors":
+        p = PRETRAINED / f"{name_or_path}.safetensors"
+    return p
+
+
+def save_checkpoint(path, tensors: dict, metadata: dict):
+    """Write tensors and JSON-able metadata atomically: a temp file in the same folder, flushed
+    to disk, then renamed over the target, so a crash leaves the old file or the new, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = {k: json.dumps(v) for k, v in metadata.items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, header)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path):
+    """-> (tensors, metadata) of a safetensors file, never unpickling. Any defect raises
+    CheckpointError naming the file and what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: checkpoint file is empty (0 bytes)")
+    try:
+        with safe_open(path, framework="pt") as f:
+            raw = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: not a readable safetensors file "
+                              f"(truncated or another format): {e}") from None
+    try:
+        metadata = {k: json.loads(v) for k, v in raw.items()}
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path}: header metadata is not JSON: {e}") from None
+    return tensors, metadata
+
+
+def save_model(model: VAE, path, meta: dict | None = None, extra: dict | None = None):
+    """Save weights, config and the training record `meta`; `extra` tensors (optimizer state)
+    ride along under their own keys for resumable checkpoints."""
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    tensors.update(extra or {})
+    save_checkpoint(path, tensors, {"config": asdict(model.config), "meta": meta or {}})
+
+
+def load_model(path=None, device=None):
+    """-> (model in eval mode on `device`, meta dict). `path`: a file or a name in pretrained/;
+    None is the shipped default model. `device`: None is CUDA when available, else CPU."""
+    path = model_path(path)
+    tensors, metadata = load_checkpoint(path)
+    if "config" not in metadata:
+        raise CheckpointError(f"{path}: metadata has no 'config' entry (not a model checkpoint)")
+    try:
+        cfg = dict(metadata["config"])
+        cfg["channels"] = tuple(cfg.get("channels", VAEConfig.channels))
+        model = VAE(VAEConfig(**cfg))
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: bad config in metadata: {e}") from None
+    state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        detail = " ".join(str(e).split())
+        raise CheckpointError(f"{path}: weights do not fit the config {cfg}: {detail}") from None
+    device = device if isinstance(device, torch.device) else pick_device(device)
+    return model.to(device).eval(), metadata.get("meta", {})

@@ -1,0 +1,332 @@
+"""Train a 2-D-latent conv VAE (or AE) on MNIST or Fashion-MNIST and write its checkpoint, log,
+training curves and atlas. The defaults are the shipped default model's recipe.
+
+    python trainer.py                                   # -> pretrained/mnist_vae_beta4.*
+    python trainer.py --beta 1 --out pretrained/mnist_vae_beta1.safetensors
+    python trainer.py --resume pretrained/mnist_vae_beta4.last.safetensors   # after Ctrl-C
+    python trainer.py --atlas-only --out pretrained/mnist_vae_beta4.safetensors
+
+Beside OUT (NAME.safetensors, the best epoch) it writes NAME.last.safetensors (resumable),
+NAME.log.jsonl (one JSON line per epoch), NAME.curves.png and NAME.atlas.safetensors.
+The data root is --data-dir or $LSN_DATA_DIR; torchvision downloads MNIST there if it is missing.
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+import latent_utils as lu
+from neural_network import (VAE, CheckpointError, VAEConfig, load_checkpoint, loss_terms,
+                            pick_device, save_model)
+
+FASHION_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+
+
+def get_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist")
+    p.add_argument("--data-dir", default=os.environ.get("LSN_DATA_DIR", "data"),
+                   help="dataset root (env LSN_DATA_DIR)")
+    p.add_argument("--model", choices=["vae", "ae"], default="vae")
+    p.add_argument("--beta", type=float, default=4.0, help="weight of the KL term")
+    p.add_argument("--warmup-epochs", type=float, default=4,
+                   help="beta rises linearly from 0 over these epochs")
+    p.add_argument("--epochs", type=int, default=16, help="most epochs to run")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
+    p.add_argument("--patience", type=int, default=4,
+                   help="epochs without a better test loss before stopping; the learning rate "
+                        "halves after patience/2 of them")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--out", default="pretrained/mnist_vae_beta4.safetensors")
+    p.add_argument("--resume", metavar="LAST", help="a NAME.last.safetensors to continue")
+    p.add_argument("--limit", type=int, default=0,
+                   help="use only the first N training and N/6 test images (quick checks)")
+    p.add_argument("--atlas-only", action="store_true",
+                   help="only (re)write the atlas of the model at --out")
+    return p.parse_args(argv)
+
+
+# --- data -------------------------------------------------------------------------------------
+
+def load_data(dataset, root, train):
+    """-> (x [N, 1, 28, 28] float in [0, 1], labels [N]) held whole in memory: no per-item PIL
+    transforms, batches are plain tensor slices."""
+    import torchvision  # only the trainer needs it
+
+    root = Path(root)
+    if dataset == "fashion":
+        raw = root / "FashionMNIST" / "raw"
+        if not raw.exists() and FASHION_DEBIAN.exists():
+            # Debian's dataset-fashion-mnist ships the original .gz files; torchvision checks
+            # their md5 and extracts them, downloading nothing.
+            raw.mkdir(parents=True)
+            for f in FASHION_DEBIAN.glob("*.gz"):
+                shutil.copy(f, raw / f.name)
+    cls = torchvision.datasets.MNIST if dataset == "mnist" else torchvision.datasets.FashionMNIST
+    try:
+        ds = cls(root=str(root), train=train, download=True)
+    except (RuntimeError, OSError) as e:
+        folder = root / cls.__name__ / "raw"
+        sys.exit(f"error: {dataset} data not found under {folder} and it could not be downloaded "
+                 f"({e}). Put the four original IDX files (or their .gz) in {folder}, or point "
+                 f"--data-dir / LSN_DATA_DIR at a folder that holds {cls.__name__}/raw/.")
+    return ds.data.unsqueeze(1).float().div_(255), ds.targets.clone()
+
+
+# --- one pass ---------------------------------------------------------------------------------
+
+def beta_at(args, progress):
+    """Linear KL warm-up (Bowman et al. 2016): beta grows from 0 over the first warmup epochs,
+    so the decoder learns to use z before the KL term pulls the codes to the prior."""
+    if args.warmup_epochs <= 0:
+        return args.beta
+    return args.beta * min(1.0, progress / args.warmup_epochs)
+
+
+def train_epoch(model, opt, x, args, epoch, device):
+    model.train()
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(args.seed * 100003 + epoch))
+    n_batches = math.ceil(len(x) / args.batch_size)
+    sums = torch.zeros(3)
+    bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
+               disable=not sys.stderr.isatty())
+    for b in bar:
+        xb = x[order[b * args.batch_size:(b + 1) * args.batch_size]].to(device, non_blocking=True)
+        xb = xb.contiguous(memory_format=torch.channels_last)
+        beta = beta_at(args, epoch + b / n_batches)
+        logits, mu, logvar = model(xb)
+        bce, kl = loss_terms(logits, xb, mu, logvar)
+        loss = (bce + beta * kl).mean()
+        if not torch.isfinite(loss):
+            sys.exit(f"error: the loss became {loss.item()} in epoch {epoch + 1}, batch {b + 1} "
+                     f"(beta {beta:.3g}, lr {opt.param_groups[0]['lr']:.3g}); try a lower --lr. "
+                     f"The last good checkpoint is kept.")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sums += torch.stack([bce.sum(), kl.sum(), loss.detach() * len(xb)]).detach().cpu()
+        if b % 20 == 0:
+            bar.set_postfix(loss=f"{loss.item():.1f}", beta=f"{beta:.2f}")
+    bce, kl, _ = (sums / len(x)).tolist()
+    return {"bce": bce, "kl": kl, "elbo": bce + kl}
+
+
+@torch.no_grad()
+def evaluate(model, x, device, seed=0, batch=2000):
+    """Test BCE, KL and -ELBO per image in nats, with one z ~ q(z|x) per image from a fixed
+    generator (so every epoch and every run sees the same noise). -ELBO uses beta = 1 whatever
+    beta trained the model, so figures compare across beta."""
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    sums = torch.zeros(2)
+    for i in range(0, len(x), batch):
+        xb = x[i:i + batch].to(device)
+        mu, logvar = model.encode(xb)
+        eps = torch.randn(mu.shape, generator=gen).to(device)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        bce, kl = loss_terms(model.decode_logits(z), xb, mu, logvar)
+        sums += torch.stack([bce.sum(), kl.sum()]).cpu()
+    bce, kl = (sums / len(x)).tolist()
+    return {"bce": bce, "kl": kl, "elbo": bce + kl}
+
+
+@torch.no_grad()
+def encode_all(model, x, device, batch=4000):
+    mus, sigmas = [], []
+    model.eval()
+    for i in range(0, len(x), batch):
+        mu, logvar = model.encode(x[i:i + batch].to(device))
+        mus.append(mu.cpu())
+        sigmas.append(torch.exp(0.5 * logvar).cpu())
+    return torch.cat(mus), torch.cat(sigmas)
+
+
+# --- files beside the checkpoint ----------------------------------------------------------------
+
+def sibling(out, suffix):
+    out = Path(out)
+    return out.with_name(out.name.removesuffix(".safetensors") + suffix)
+
+
+def optimizer_tensors(opt, scheduler):
+    """Adam's state as flat tensors plus JSON, so resumable checkpoints stay safetensors."""
+    sd = opt.state_dict()
+    tensors = {f"optim.{i}.{k}": v for i, st in sd["state"].items() for k, v in st.items()}
+    tensors["rng.torch"] = torch.get_rng_state()
+    return tensors, {"param_groups": sd["param_groups"], "scheduler": scheduler.state_dict()}
+
+
+def restore_optimizer(opt, scheduler, tensors, state):
+    per_param = {}
+    for key, v in tensors.items():
+        if key.startswith("optim."):
+            _, i, name = key.split(".", 2)
+            per_param.setdefault(int(i), {})[name] = v
+    opt.load_state_dict({"state": per_param, "param_groups": state["param_groups"]})
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(tensors["rng.torch"])
+
+
+def plot_curves(log_path, png_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line]
+    ep = [r["epoch"] for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    for ax, key, title in zip(axes, ["elbo", "kl", "bce"],
+                              ["-ELBO (nats, beta = 1)", "KL (nats)", "reconstruction BCE (nats)"]):
+        ax.plot(ep, [r["train"][key] for r in rows], label="train")
+        ax.plot(ep, [r["test"][key] for r in rows], label="test")
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.suptitle(Path(png_path).name.removesuffix(".curves.png"))
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=90)
+    plt.close(fig)
+
+
+def write_atlas(model, args, device, x_test, y_test):
+    """Encode the test set and place the class centres; check each centre decodes to a digit
+    that, re-encoded, lands among its own class (15-NN vote of the test codes)."""
+    mu, sigma = encode_all(model, x_test, device)
+    centres = lu.class_centres(mu, y_test)
+    with torch.no_grad():
+        again, _ = model.encode(model.decode(centres.to(device)))
+    votes = lu.knn_predict(mu, y_test, again.cpu(), k=15)
+    wrong = [c for c in range(10) if votes[c] != c]
+    if wrong:
+        print(f"warning: the centres of classes {wrong} re-encode among other classes")
+    classes = lu.MNIST_CLASSES if args.dataset == "mnist" else lu.FASHION_CLASSES
+    lu.save_atlas(sibling(args.out, ".atlas.safetensors"), mu, sigma, y_test, centres,
+                  classes, args.dataset)
+    return mu
+
+
+# --- main -------------------------------------------------------------------------------------
+
+def main(argv=None):
+    args = get_args(argv)
+    torch.manual_seed(args.seed)
+    device = pick_device(args.device)
+    x_train, y_train = load_data(args.dataset, args.data_dir, train=True)
+    x_test, y_test = load_data(args.dataset, args.data_dir, train=False)
+    if args.limit:
+        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+        x_test, y_test = x_test[:max(args.limit // 6, 100)], y_test[:max(args.limit // 6, 100)]
+
+    if args.atlas_only:
+        from neural_network import load_model
+        model, _ = load_model(args.out, device)
+        write_atlas(model, args, device, x_test, y_test)
+        print(f"wrote {sibling(args.out, '.atlas.safetensors')}")
+        return
+
+    # channels_last: about 8 % more images/s for these convs on CPU (bench/train_speed.py).
+    model = VAE(VAEConfig(kind=args.model)).to(device, memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, factor=0.5, patience=max(args.patience // 2 - 1, 0))
+    log_path, last_path = sibling(args.out, ".log.jsonl"), sibling(args.out, ".last.safetensors")
+    start, best, bad, seconds = 0, math.inf, 0, 0.0
+    if args.resume:
+        tensors, metadata = load_checkpoint(args.resume)
+        state = metadata["meta"].get("resume")
+        if state is None:
+            sys.exit(f"error: {args.resume} holds no training state to resume from")
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        restore_optimizer(opt, scheduler, tensors, state)
+        start, best, bad, seconds = state["epoch"], state["best"], state["bad"], state["seconds"]
+        lines = log_path.read_text().splitlines()[:start] if log_path.exists() else []
+        log_path.write_text("".join(line + "\n" for line in lines))
+        print(f"resuming {args.resume} after epoch {start}")
+    elif log_path.exists():
+        log_path.unlink()
+    print(f"{args.model} on {args.dataset}, {model.num_params():,} parameters, "
+          f"{len(x_train):,} training images, device {device}")
+
+    def record(epoch, metrics, note=None):
+        return {"dataset": args.dataset, "model": args.model, "beta": args.beta,
+                "warmup_epochs": args.warmup_epochs, "epochs_run": epoch, "seed": args.seed,
+                "batch_size": args.batch_size, "lr": args.lr, "seconds": round(seconds, 1),
+                "parameters": model.num_params(), "test": metrics, **(note or {})}
+
+    # Ctrl-C: finish nothing half-way; the last checkpoint (end of the last whole epoch) is the
+    # resume point. SIGTERM is treated the same.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    epoch = start
+    try:
+        for epoch in range(start, args.epochs):
+            t0 = time.perf_counter()
+            train = train_epoch(model, opt, x_train, args, epoch, device)
+            test = evaluate(model, x_test, device, seed=args.seed)
+            seconds += time.perf_counter() - t0
+            # The target objective at full beta; while beta still warms up the model is not yet
+            # optimising it, so neither the best checkpoint nor the plateau counter starts.
+            objective = test["bce"] + args.beta * test["kl"]
+            warm = epoch + 1 >= args.warmup_epochs
+            if warm:
+                scheduler.step(objective)
+                if objective < best - 1e-3:
+                    best, bad = objective, 0
+                    save_model(model, args.out, record(epoch + 1, test))
+                else:
+                    bad += 1
+            row = {"epoch": epoch + 1, "train": train, "test": test,
+                   "lr": opt.param_groups[0]["lr"], "seconds": round(seconds, 1)}
+            with open(log_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            tensors, opt_state = optimizer_tensors(opt, scheduler)
+            resume = {**opt_state, "epoch": epoch + 1, "best": best, "bad": bad, "seconds": seconds}
+            save_model(model, last_path, record(epoch + 1, test, {"resume": resume}), tensors)
+            print(f"epoch {epoch + 1:3d}  train -ELBO {train['elbo']:7.2f}  test -ELBO "
+                  f"{test['elbo']:7.2f} (BCE {test['bce']:6.2f} + KL {test['kl']:5.2f})  "
+                  f"lr {opt.param_groups[0]['lr']:.2g}  {seconds:6.1f}s", flush=True)
+            if warm and bad >= args.patience:
+                print(f"no better test loss for {bad} epochs: stopping early")
+                break
+    except KeyboardInterrupt:
+        done = f"after epoch {epoch}" if epoch > start or start else "before the first epoch ended"
+        print(f"\ninterrupted {done}; resume with: python trainer.py --resume {last_path}"
+              + "".join(f" {a}" for a in (argv or sys.argv[1:]) if a != "--resume"))
+        sys.exit(130)
+
+    plot_curves(log_path, sibling(args.out, ".curves.png"))
+    model, meta = load_model_for_final(args.out, device)
+    t0 = time.perf_counter()
+    test_mu = write_atlas(model, args, device, x_test, y_test)
+    train_mu, _ = encode_all(model, x_train, device)
+    knn5 = lu.knn_accuracy(train_mu, y_train, test_mu, y_test, k=5)
+    final = evaluate(model, x_test, device, seed=args.seed)
+    meta.update(test={**final, "knn5_accuracy": knn5}, total_seconds=round(seconds + time.perf_counter() - t0, 1))
+    save_model(model, args.out, meta)
+    print(f"best epoch {meta['epochs_run']}: test -ELBO {final['elbo']:.2f} (BCE {final['bce']:.2f}"
+          f" + KL {final['kl']:.2f}), 5-NN accuracy {knn5:.4f}, {meta['total_seconds']:.0f}s "
+          f"-> {args.out}")
+
+
+def load_model_for_final(path, device):
+    from neural_network import load_model
+    try:
+        return load_model(path, device)
+    except CheckpointError:
+        sys.exit(f"error: no checkpoint was written to {path} (the run ended before beta warmed up)")
+
+
+if __name__ == "__main__":
+    main()
