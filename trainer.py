@@ -39,14 +39,17 @@ def get_args(argv=None):
                    help="dataset root (env LSN_DATA_DIR)")
     p.add_argument("--model", choices=["vae", "ae"], default="vae")
     p.add_argument("--beta", type=float, default=4.0, help="weight of the KL term")
-    p.add_argument("--warmup-epochs", type=float, default=4,
+    p.add_argument("--warmup-epochs", type=float, default=6,
                    help="beta rises linearly from 0 over these epochs")
-    p.add_argument("--epochs", type=int, default=16, help="most epochs to run")
+    p.add_argument("--epochs", type=int, default=30, help="most epochs to run")
     p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
+    p.add_argument("--lr", type=float, default=3e-3, help="Adam (peak) learning rate")
+    p.add_argument("--schedule", choices=["onecycle", "plateau"], default="onecycle",
+                   help="onecycle: the learning rate rises to --lr over the first 25%% of steps, "
+                        "then anneals to ~0 by the last epoch (Smith & Topin 2017); plateau: "
+                        "--lr, halved when the test loss stalls for patience/2 epochs")
     p.add_argument("--patience", type=int, default=4,
-                   help="epochs without a better test loss before stopping; the learning rate "
-                        "halves after patience/2 of them")
+                   help="epochs without a better test loss before stopping early")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--out", default="pretrained/mnist_vae_beta4.safetensors")
@@ -77,12 +80,21 @@ def load_data(dataset, root, train):
     cls = torchvision.datasets.MNIST if dataset == "mnist" else torchvision.datasets.FashionMNIST
     try:
         ds = cls(root=str(root), train=train, download=True)
-    except (RuntimeError, OSError) as e:
+    except Exception as e:  # torchvision raises many kinds: network, md5, parse errors
         folder = root / cls.__name__ / "raw"
         sys.exit(f"error: {dataset} data not found under {folder} and it could not be downloaded "
                  f"({e}). Put the four original IDX files (or their .gz) in {folder}, or point "
                  f"--data-dir / LSN_DATA_DIR at a folder that holds {cls.__name__}/raw/.")
     return ds.data.unsqueeze(1).float().div_(255), ds.targets.clone()
+
+
+def make_scheduler(opt, args, n_train):
+    if args.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=args.lr, epochs=args.epochs, pct_start=0.25, div_factor=10,
+            steps_per_epoch=math.ceil(n_train / args.batch_size))
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, factor=0.5, patience=max(args.patience // 2 - 1, 0))
 
 
 # --- one pass ---------------------------------------------------------------------------------
@@ -95,7 +107,7 @@ def beta_at(args, progress):
     return args.beta * min(1.0, progress / args.warmup_epochs)
 
 
-def train_epoch(model, opt, x, args, epoch, device):
+def train_epoch(model, opt, scheduler, x, args, epoch, device, memory_format=torch.channels_last):
     model.train()
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(args.seed * 100003 + epoch))
     n_batches = math.ceil(len(x) / args.batch_size)
@@ -104,7 +116,7 @@ def train_epoch(model, opt, x, args, epoch, device):
                disable=not sys.stderr.isatty())
     for b in bar:
         xb = x[order[b * args.batch_size:(b + 1) * args.batch_size]].to(device, non_blocking=True)
-        xb = xb.contiguous(memory_format=torch.channels_last)
+        xb = xb.contiguous(memory_format=memory_format)
         beta = beta_at(args, epoch + b / n_batches)
         logits, mu, logvar = model(xb)
         bce, kl = loss_terms(logits, xb, mu, logvar)
@@ -116,6 +128,8 @@ def train_epoch(model, opt, x, args, epoch, device):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if args.schedule == "onecycle":
+            scheduler.step()
         sums += torch.stack([bce.sum(), kl.sum(), loss.detach() * len(xb)]).detach().cpu()
         if b % 20 == 0:
             bar.set_postfix(loss=f"{loss.item():.1f}", beta=f"{beta:.2f}")
@@ -240,8 +254,7 @@ def main(argv=None):
     # channels_last: about 8 % more images/s for these convs on CPU (bench/train_speed.py).
     model = VAE(VAEConfig(kind=args.model)).to(device, memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        opt, factor=0.5, patience=max(args.patience // 2 - 1, 0))
+    scheduler = make_scheduler(opt, args, len(x_train))
     log_path, last_path = sibling(args.out, ".log.jsonl"), sibling(args.out, ".last.safetensors")
     start, best, bad, seconds = 0, math.inf, 0, 0.0
     if args.resume:
@@ -263,7 +276,7 @@ def main(argv=None):
     def record(epoch, metrics, note=None):
         return {"dataset": args.dataset, "model": args.model, "beta": args.beta,
                 "warmup_epochs": args.warmup_epochs, "epochs_run": epoch, "seed": args.seed,
-                "batch_size": args.batch_size, "lr": args.lr, "seconds": round(seconds, 1),
+                "batch_size": args.batch_size, "lr": args.lr, "schedule": args.schedule, "seconds": round(seconds, 1),
                 "parameters": model.num_params(), "test": metrics, **(note or {})}
 
     # Ctrl-C: finish nothing half-way; the last checkpoint (end of the last whole epoch) is the
@@ -273,7 +286,7 @@ def main(argv=None):
     try:
         for epoch in range(start, args.epochs):
             t0 = time.perf_counter()
-            train = train_epoch(model, opt, x_train, args, epoch, device)
+            train = train_epoch(model, opt, scheduler, x_train, args, epoch, device)
             test = evaluate(model, x_test, device, seed=args.seed)
             seconds += time.perf_counter() - t0
             # The target objective at full beta; while beta still warms up the model is not yet
@@ -281,7 +294,8 @@ def main(argv=None):
             objective = test["bce"] + args.beta * test["kl"]
             warm = epoch + 1 >= args.warmup_epochs
             if warm:
-                scheduler.step(objective)
+                if args.schedule == "plateau":
+                    scheduler.step(objective)
                 if objective < best - 1e-3:
                     best, bad = objective, 0
                     save_model(model, args.out, record(epoch + 1, test))

@@ -1,0 +1,67 @@
+"""Training speed: the plain recipe against the shipped default recipe, side by side in one run.
+
+    python bench/train_speed.py --data-dir ../shared/datasets [--epochs 2]
+
+plain:   the same conv VAE, batch 128, Adam 1e-3, contiguous (NCHW) tensors;
+default: trainer.py's defaults (batch 256, channels_last, OneCycle to 3e-3).
+Epochs alternate between the two recipes so that machine noise hits both alike; the table gives
+each epoch's images/s (training steps only), the median, and the ratio of the medians.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import trainer  # noqa: E402
+from neural_network import VAE, VAEConfig  # noqa: E402
+
+
+def recipe(name, data_dir, epochs):
+    common = ["--data-dir", data_dir, "--epochs", str(epochs)]
+    if name == "plain":
+        args = trainer.get_args(common + ["--batch-size", "128", "--lr", "1e-3",
+                                          "--schedule", "plateau", "--warmup-epochs", "10"])
+        fmt = torch.contiguous_format
+    else:
+        args = trainer.get_args(common)
+        fmt = torch.channels_last
+    torch.manual_seed(args.seed)
+    model = VAE(VAEConfig()).to(memory_format=fmt)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    sched = trainer.make_scheduler(opt, args, 60000)
+    return args, model, opt, sched, fmt
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data-dir", default=os.environ.get("LSN_DATA_DIR", "data"))
+    p.add_argument("--epochs", type=int, default=2, help="epochs of each recipe")
+    a = p.parse_args()
+    x, _ = trainer.load_data("mnist", a.data_dir, train=True)
+    recipes = {name: recipe(name, a.data_dir, a.epochs) for name in ("plain", "default")}
+    rates = {name: [] for name in recipes}
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores")
+    for epoch in range(a.epochs):
+        for name, (args, model, opt, sched, fmt) in recipes.items():
+            t0 = time.perf_counter()
+            m = trainer.train_epoch(model, opt, sched, x, args, epoch, "cpu", fmt)
+            rate = len(x) / (time.perf_counter() - t0)
+            rates[name].append(rate)
+            print(f"epoch {epoch + 1} {name:8s} {rate:7.0f} images/s  train -ELBO {m['elbo']:.1f}",
+                  flush=True)
+    med = {name: statistics.median(r) for name, r in rates.items()}
+    print(f"\n| recipe | batch | images/s (median of {a.epochs}) |\n|---|---|---|")
+    for name, (args, *_ ) in recipes.items():
+        print(f"| {name} | {args.batch_size} | {med[name]:.0f} |")
+    print(f"\ndefault / plain images/s: {med['default'] / med['plain']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

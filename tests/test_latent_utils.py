@@ -1,0 +1,178 @@
+"""Identities and edge cases of latent_utils' pure functions. Run: pytest tests/test_latent_utils.py"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import latent_utils as lu
+
+coord = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
+vec = st.tuples(coord, coord).map(lambda t: torch.tensor(t))
+steps = st.integers(2, 64)
+
+
+@given(vec, vec, steps)
+@settings(deadline=None)  # the first call pays torch's warm-up
+def test_lerp_endpoints_exact_and_midpoint(z0, z1, n):
+    path = lu.lerp(z0, z1, n)
+    assert path.shape == (n, 2)
+    assert torch.equal(path[0], z0.float()) and torch.equal(path[-1], z1.float())
+    if n % 2 == 1:
+        torch.testing.assert_close(path[n // 2], (z0 + z1).float() / 2, atol=1e-4, rtol=1e-5)
+    # equal spacing
+    gaps = (path[1:] - path[:-1]).double().norm(dim=1)
+    assert float(gaps.max() - gaps.min()) < 1e-3
+
+
+@given(vec, vec, steps)
+@settings(max_examples=200, deadline=None)
+def test_slerp_endpoints_and_norm_is_linear(z0, z1, n):
+    path = lu.slerp(z0, z1, n)
+    assert path.shape == (n, 2) and torch.isfinite(path).all()
+    assert torch.equal(path[0], z0.float()) and torch.equal(path[-1], z1.float())
+    t = torch.linspace(0, 1, n)
+    expected = (1 - t) * z0.norm() + t * z1.norm()
+    torch.testing.assert_close(path.norm(dim=1), expected.float(), atol=1e-3, rtol=1e-4)
+
+
+def test_slerp_turns_at_a_constant_rate_on_the_circle():
+    path = lu.slerp(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]), 5)
+    angles = torch.atan2(path[:, 1], path[:, 0])
+    torch.testing.assert_close(angles, torch.linspace(0, math.pi / 2, 5))
+    torch.testing.assert_close(path.norm(dim=1), torch.ones(5))
+    # midpoint of a 90 degree turn on the unit circle
+    torch.testing.assert_close(path[2], torch.tensor([1.0, 1.0]) / math.sqrt(2))
+
+
+@pytest.mark.parametrize("z0, z1", [
+    ([1.0, 2.0], [1.0, 2.0]),        # identical
+    ([1.0, 2.0], [2.0, 4.0]),        # parallel
+    ([0.0, 0.0], [1.0, -1.0]),       # zero start
+    ([3.0, 1.0], [0.0, 0.0]),        # zero end
+    ([0.0, 0.0], [0.0, 0.0]),        # both zero
+])
+def test_slerp_degenerate_cases_are_the_straight_line(z0, z1):
+    torch.testing.assert_close(lu.slerp(z0, z1, 7), lu.lerp(z0, z1, 7))
+
+
+@pytest.mark.parametrize("z0", [[2.0, 0.0], [0.0, -1.5], [1.0, 1.0], [1e-3, 5.0]])
+def test_slerp_anti_parallel_goes_round_not_through_zero(z0):
+    z0 = torch.tensor(z0)
+    path = lu.slerp(z0, -z0, 9)
+    torch.testing.assert_close(path.norm(dim=1), z0.norm().expand(9), atol=1e-5, rtol=1e-5)
+    # the midpoint is perpendicular to both ends
+    assert abs(float(path[4] @ z0)) < 1e-4
+    assert torch.equal(path[-1], -z0)
+
+
+def test_slerp_higher_dimensions_and_numpy_input():
+    z0, z1 = np.array([1.0, 0, 0, 0]), np.array([-1.0, 0, 0, 0])
+    path = lu.slerp(z0, z1, 3)
+    torch.testing.assert_close(path.norm(dim=1), torch.ones(3))
+    assert abs(float(path[1, 0])) < 1e-6
+
+
+@pytest.mark.parametrize("bad", [1, 0, -3, 2.5, True, "4"])
+def test_paths_refuse_bad_steps(bad):
+    for f in (lu.lerp, lu.slerp):
+        with pytest.raises(ValueError, match="steps"):
+            f([0, 0], [1, 1], bad)
+
+
+@given(vec, vec, st.floats(0, 1))
+@settings(deadline=None)
+def test_morph_moves_the_fraction(z, target, amount):
+    m = lu.morph(z, target, amount)
+    torch.testing.assert_close(m, (z + amount * (target - z)).float(), atol=1e-4, rtol=1e-5)
+
+
+def test_morph_identities_and_bad_amount():
+    z, t = torch.tensor([1.0, -2.0]), torch.tensor([4.0, 2.0])
+    assert torch.equal(lu.morph(z, t, 0), z) and torch.equal(lu.morph(z, t, 1), t)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="amount"):
+            lu.morph(z, t, bad)
+
+
+def test_grid_linear_corners_and_order():
+    g = lu.grid((-3, 3, -2, 2), 4)
+    assert g.shape == (16, 2)
+    torch.testing.assert_close(g[0], torch.tensor([-3.0, 2.0]))   # top-left: smallest x, largest y
+    torch.testing.assert_close(g[3], torch.tensor([3.0, 2.0]))
+    torch.testing.assert_close(g[-1], torch.tensor([3.0, -2.0]))
+    assert torch.all(g[:4, 1] == 2.0)                              # first row shares y
+
+
+def test_grid_normal_spacing_is_symmetric_and_denser_in_the_middle():
+    g = lu.grid((-3, 3, -3, 3), 12, spacing="normal")
+    xs = g[:12, 0]
+    torch.testing.assert_close(xs[0], torch.tensor(-3.0)) and torch.testing.assert_close(xs[-1], torch.tensor(3.0))
+    torch.testing.assert_close(xs, -xs.flip(0), atol=1e-6, rtol=0)
+    gaps = xs[1:] - xs[:-1]
+    assert gaps[5] < gaps[0]  # inverse-CDF spacing crowds the centre
+    with pytest.raises(ValueError):
+        lu.grid((-1, 1, -1, 1), 1)
+    with pytest.raises(ValueError, match="spacing"):
+        lu.grid((-1, 1, -1, 1), 4, spacing="log")
+
+
+def _rings():
+    """Class 0 on a ring around class 1's blob: the mean of class 0 lands inside class 1."""
+    gen = torch.Generator().manual_seed(0)
+    angle = torch.rand(2000, generator=gen) * 2 * math.pi
+    ring = 3 * torch.stack([angle.cos(), angle.sin()], 1) + 0.1 * torch.randn(2000, 2, generator=gen)
+    blob = 0.3 * torch.randn(2000, 2, generator=gen)
+    return torch.cat([ring, blob]), torch.cat([torch.zeros(2000), torch.ones(2000)]).long()
+
+
+def test_class_centres_stay_inside_their_class_where_the_mean_does_not():
+    mu, labels = _rings()
+    mean0 = mu[labels == 0].mean(0)
+    assert lu.knn_predict(mu, labels, mean0[None], k=15)[0] == 1  # the mean fails
+    centres = lu.class_centres(mu, labels, num_classes=2)
+    assert centres.shape == (2, 2)
+    assert lu.knn_predict(mu, labels, centres, k=15).tolist() == [0, 1]
+    assert abs(float(centres[0].norm()) - 3) < 0.5  # on the ring
+    assert float(centres[1].norm()) < 0.5           # in the blob
+
+
+def test_class_centres_refuse_an_empty_class():
+    mu, labels = _rings()
+    with pytest.raises(ValueError, match="class 2"):
+        lu.class_centres(mu, labels, num_classes=3)
+
+
+def test_semantic_direction_is_unit_and_points_from_a_to_b():
+    centres = torch.tensor([[0.0, 0.0], [3.0, 4.0]])
+    torch.testing.assert_close(lu.semantic_direction(centres, 0, 1), torch.tensor([0.6, 0.8]))
+    with pytest.raises(ValueError):
+        lu.semantic_direction(torch.zeros(2, 2), 0, 1)
+
+
+def test_knn_accuracy_on_separated_and_mixed_data():
+    mu, labels = _rings()
+    assert lu.knn_accuracy(mu, labels, mu, labels, k=5) > 0.99
+    shuffled = labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(1))]
+    assert 0.3 < lu.knn_accuracy(mu, shuffled, mu, labels, k=5) < 0.7
+
+
+def test_extent_ignores_outliers_and_pads():
+    mu = torch.cat([torch.rand(1000, 2) * 2 - 1, torch.tensor([[100.0, -100.0]])])
+    xmin, xmax, ymin, ymax = lu.extent(mu)
+    assert -1.4 < xmin < -1.0 and 1.0 < xmax < 1.4 and -1.4 < ymin < -1.0 and 1.0 < ymax < 1.4
+
+
+def test_atlas_round_trip(tmp_path):
+    mu, labels = _rings()
+    sigma = torch.rand_like(mu)
+    centres = lu.class_centres(mu, labels, num_classes=2)
+    path = tmp_path / "m.atlas.safetensors"
+    lu.save_atlas(path, mu, sigma, labels, centres, ["ring", "blob"], "toy")
+    atlas = lu.load_atlas(tmp_path / "m.safetensors")
+    assert torch.equal(atlas["mu"], mu) and torch.equal(atlas["labels"], labels)
+    assert torch.equal(atlas["centres"], centres) and atlas["classes"] == ["ring", "blob"]
+    assert atlas["extent"] == lu.extent(mu)

@@ -1,0 +1,181 @@
+"""The model, its loss terms and checkpoint I/O, and the shipped models in pretrained/.
+Run: pytest tests/test_model.py (the shipped-model check reads MNIST from $LSN_DATA_DIR)."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import latent_utils as lu
+import neural_network as nn
+
+MNIST_MODELS = ["mnist_vae_beta4", "mnist_vae_beta1", "mnist_vae_beta10", "mnist_ae"]
+SHIPPED = MNIST_MODELS + ["fashion_vae_beta4"]
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return nn.VAE(nn.VAEConfig())
+
+
+def test_shapes_and_parameter_count(model):
+    x = torch.rand(5, 1, 28, 28)
+    mu, logvar = model.encode(x)
+    assert mu.shape == logvar.shape == (5, 2)
+    out = model.decode(mu)
+    assert out.shape == (5, 1, 28, 28) and out.min() >= 0 and out.max() <= 1
+    assert model.num_params() == 1_268_741
+    ae = nn.VAE(nn.VAEConfig(kind="ae"))
+    mu, logvar = ae.encode(x)
+    assert mu.shape == (5, 2) and torch.all(logvar == float("-inf"))
+    assert torch.equal(nn.reparameterize(mu, logvar), mu)  # sigma 0: the code is exact
+
+
+def test_kl_matches_torch_distributions():
+    torch.manual_seed(1)
+    mu, logvar = torch.randn(64, 2) * 2, torch.randn(64, 2)
+    _, kl = nn.loss_terms(torch.zeros(64, 1, 28, 28), torch.zeros(64, 1, 28, 28), mu, logvar)
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = torch.distributions.Normal(torch.zeros(2), torch.ones(2))
+    torch.testing.assert_close(kl, torch.distributions.kl_divergence(q, p).sum(1))
+    _, kl0 = nn.loss_terms(torch.zeros(1, 1, 28, 28), torch.zeros(1, 1, 28, 28),
+                           torch.zeros(1, 2), torch.zeros(1, 2))
+    assert kl0.item() == 0  # the prior itself
+
+
+def test_bce_from_logits_matches_bernoulli_log_likelihood():
+    torch.manual_seed(2)
+    logits, x = torch.randn(3, 1, 28, 28), torch.rand(3, 1, 28, 28).round()
+    bce, _ = nn.loss_terms(logits, x, torch.zeros(3, 2), torch.zeros(3, 2))
+    ll = torch.distributions.Bernoulli(logits=logits).log_prob(x).flatten(1).sum(1)
+    torch.testing.assert_close(bce, -ll)
+
+
+def test_gradients_flow_through_the_reparameterisation(model):
+    mu = torch.zeros(4, 2, requires_grad=True)
+    logvar = torch.zeros(4, 2, requires_grad=True)
+    z = nn.reparameterize(mu, logvar)
+    z.pow(2).sum().backward()
+    assert mu.grad.abs().sum() > 0 and logvar.grad.abs().sum() > 0
+    model.zero_grad()
+    logits, mu, logvar = model.train()(torch.rand(4, 1, 28, 28))
+    bce, kl = nn.loss_terms(logits, torch.rand(4, 1, 28, 28), mu, logvar)
+    (bce + kl).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    model.eval()
+
+
+def test_save_load_round_trip_is_bit_exact(tmp_path, model):
+    path = tmp_path / "m.safetensors"
+    meta = {"dataset": "mnist", "beta": 4.0, "test": {"elbo": 143.2}}
+    nn.save_model(model, path, meta)
+    loaded, meta2 = nn.load_model(path, device="cpu")
+    assert meta2 == meta and loaded.config == model.config
+    for (k, a), (k2, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert k == k2 and torch.equal(a, b)
+    z = torch.randn(8, 2)
+    assert torch.equal(model.decode(z), loaded.decode(z))
+    assert not list(tmp_path.glob(".*.tmp"))  # the atomic write left no temp file
+
+
+def test_save_is_atomic_when_the_write_fails(tmp_path, model, monkeypatch):
+    path = tmp_path / "m.safetensors"
+    nn.save_model(model, path, {"epoch": 1})
+    before = path.read_bytes()
+
+    def broken(*a, **k):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(nn, "save_file", broken)
+    with pytest.raises(OSError, match="No space"):
+        nn.save_model(model, path, {"epoch": 2})
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def _corrupt_cases(tmp_path, model):
+    good = tmp_path / "good.safetensors"
+    nn.save_model(model, good, {})
+    data = good.read_bytes()
+    cases = {}
+
+    def case(name, content, pattern):
+        p = tmp_path / f"{name}.safetensors"
+        if content is not None:
+            p.write_bytes(content) if isinstance(content, bytes) else content(p)
+        cases[name] = (p, pattern)
+
+    case("missing", None, "not found")
+    case("empty", b"", "empty")
+    case("truncated", data[: len(data) // 2], "not a readable safetensors")
+    case("random", os.urandom(4096), "not a readable safetensors")
+    case("pickle", lambda p: torch.save({"weights": torch.zeros(3)}, p), "not a readable safetensors")
+    small = nn.VAE(nn.VAEConfig(hidden=16))
+    case("wrong_shapes", lambda p: save_file(
+        {f"model.{k}": v for k, v in small.state_dict().items()}, p,
+        {"config": json.dumps({"kind": "vae", "latent_dim": 2, "channels": [32, 64], "hidden": 200})}),
+        "do not fit")
+    case("missing_keys", lambda p: save_file(
+        {"model.encoder.0.weight": torch.zeros(32, 1, 3, 3)}, p,
+        {"config": json.dumps({"kind": "vae"})}), "do not fit")
+    case("bad_json", lambda p: save_file({"x": torch.zeros(1)}, p, {"config": "{not json"}),
+         "not JSON")
+    case("no_config", lambda p: save_file({"x": torch.zeros(1)}, p, {}), "no 'config'")
+    case("bad_kind", lambda p: save_file({"x": torch.zeros(1)}, p,
+                                         {"config": json.dumps({"kind": "gan"})}), "bad config")
+    return cases
+
+
+def test_each_corrupt_checkpoint_gives_its_clear_error(tmp_path, model):
+    for name, (path, pattern) in _corrupt_cases(tmp_path, model).items():
+        with pytest.raises(nn.CheckpointError, match=pattern) as e:
+            nn.load_model(path, device="cpu")
+        assert str(path) in str(e.value), name
+
+
+def test_device_rule():
+    assert nn.pick_device("cpu").type == "cpu"
+    assert nn.pick_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError):
+        nn.pick_device("tpu")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_loads_with_its_atlas_and_record(name):
+    model, meta = nn.load_model(name, device="cpu")
+    atlas = lu.load_atlas(name)
+    assert meta["dataset"] == atlas["dataset"] == ("fashion" if name.startswith("fashion") else "mnist")
+    assert meta["model"] == model.config.kind
+    assert {"elbo", "bce", "kl", "knn5_accuracy"} <= set(meta["test"])
+    assert len(atlas["mu"]) >= 2000 and atlas["centres"].shape == (10, 2)
+    xmin, xmax, ymin, ymax = atlas["extent"]
+    assert xmin < xmax and ymin < ymax
+
+
+@pytest.fixture(scope="module")
+def mnist_train():
+    from trainer import load_data
+    root = os.environ.get("LSN_DATA_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "datasets"))
+    if not (Path(root) / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
+        pytest.skip(f"MNIST not found under {root} (set LSN_DATA_DIR)")
+    return load_data("mnist", root, train=True)
+
+
+@pytest.mark.parametrize("name", MNIST_MODELS)
+def test_shipped_class_centres_decode_to_their_class(name, mnist_train):
+    """Judge each decoded centre with a classifier that shares nothing with the model: the
+    10-NN vote of the 60k MNIST training images in pixel space (about 97 % accurate on the
+    test set). Also check the decode re-encodes among its own class on the atlas."""
+    model, _ = nn.load_model(name, device="cpu")
+    atlas = lu.load_atlas(name)
+    x, labels = mnist_train
+    with torch.no_grad():
+        images = model.decode(atlas["centres"])
+        again, _ = model.encode(images)
+    pixel_votes = lu.knn_predict(x.flatten(1), labels, images.flatten(1), k=10)
+    assert pixel_votes.tolist() == list(range(10))
+    latent_votes = lu.knn_predict(atlas["mu"], atlas["labels"], again, k=15)
+    assert latent_votes.tolist() == list(range(10))
