@@ -104,13 +104,16 @@ def grid(extent, n, spacing="linear"):
     return torch.stack([gx.flatten(), gy.flatten()], dim=1)
 
 
-def class_centres(mu, labels, num_classes=10, k=50, max_candidates=400):
+def class_centres(mu, labels, num_classes=10, k=50, max_candidates=400, accept=None):
     """One code per class that sits where that class is dense AND unmixed, [num_classes, d].
     The mean of a class's codes can fall in a gap or on another class (a 2-D latent space
-    wraps classes around each other), so we score each candidate code of the class by
-        log(class density there, Gaussian KDE, Scott's bandwidth) + log(share of the class
-        among its k nearest codes of all classes)
-    and take the best: a density mode, restricted to regions the class owns."""
+    wraps classes around each other), so for each candidate code of the class we measure the
+    class density there (Gaussian KDE, Scott's bandwidth) and the class's share among its k
+    nearest codes of all classes;
+    keep the candidates whose share is within 0.05 of the best, and take the densest of them:
+    a density mode, restricted to the region the class owns most clearly.
+    accept(c, candidates) -> bool mask, when given, rules candidates out first (the trainer
+    passes "its decode re-encodes among class c"); if it accepts none, it is ignored."""
     mu, labels = _as_tensor(mu), torch.as_tensor(np.asarray(labels)).long()
     gen = torch.Generator().manual_seed(0)
     centres = []
@@ -124,7 +127,12 @@ def class_centres(mu, labels, num_classes=10, k=50, max_candidates=400):
         log_density = torch.logsumexp(-torch.cdist(cand, own).pow(2) / (2 * h * h), dim=1)
         nearest = torch.cdist(cand, mu).topk(min(k, len(mu)), largest=False).indices
         share = (labels[nearest] == c).double().mean(1)
-        centres.append(cand[torch.argmax(log_density + torch.log(share + 1e-3))])
+        if accept is not None:
+            ok = torch.as_tensor(accept(c, cand.float()), dtype=torch.bool)
+            share = torch.where(ok, share, share - 2) if ok.any() else share
+        # Purity first (within 5 points of the purest candidate), then the densest of those.
+        pure = share >= share.max() - 0.05
+        centres.append(cand[torch.argmax(torch.where(pure, log_density, -torch.inf))])
     return torch.stack(centres).float()
 
 
