@@ -1,0 +1,185 @@
+"""Latency of demo.py's endpoints over REST, and the frame rate of dragging X in a real browser.
+
+    .venv/bin/python bench/demo_latency.py               # N=200 calls per endpoint
+    .venv/bin/python bench/demo_latency.py --n 50 --no-browser
+
+Starts `demo.py --bench-floor` as a subprocess on a free 127.0.0.1 port, then times each endpoint
+through the protocols a caller uses:
+  run   POST /gradio_api/run/NAME, one request: the page's path for the slider event ("show",
+        queue=False); "show+png" adds the GET of the image, as the page does to draw it;
+  call  POST /gradio_api/call/NAME then GET its event stream: the queued REST/gradio_client path.
+Calls carry a session id, as the page and gradio_client do; "no session" rows show a bare REST
+call's extra cost (Gradio then builds a session state from every component, per call).
+"floor" returns a constant 28x28 image: Gradio's own cost for such an endpoint. The browser part
+(Playwright + /usr/bin/chromium) sets the X slider every 16 ms for ~3 s, as a drag does, and
+counts the distinct digit images shown per second.
+"""
+
+import argparse
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port, timeout=90):
+    proc = subprocess.Popen([sys.executable, str(ROOT / "demo.py"), "--port", str(port), "--bench-floor"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:  # bounded wait for the server to answer
+        if proc.poll() is not None:
+            raise SystemExit(f"demo.py exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/gradio_api/info", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise SystemExit(f"demo.py did not answer within {timeout} s")
+
+
+# One session for all calls, as the page and gradio_client each keep one: without it Gradio
+# builds a fresh session state (every component's config) for every call.
+SESSION = "bench-session"
+
+
+def call_run(client, url, name, data, session=SESSION):
+    r = client.post(f"{url}/gradio_api/run/{name}", json={"data": data, "session_hash": session})
+    r.raise_for_status()
+    return r.json()["data"]
+
+
+def call_queued(client, url, name, data):
+    event = client.post(f"{url}/gradio_api/call/{name}",
+                        json={"data": data, "session_hash": SESSION}).json()["event_id"]
+    text = client.get(f"{url}/gradio_api/call/{name}/{event}").text
+    if "event: complete" not in text:
+        raise RuntimeError(f"{name}: {text[:300]}")
+    return text
+
+
+def time_calls(fn, n):
+    fn(0)  # warm-up: first-call costs (file cache dirs, lazy imports) are not the steady state
+    ms = []
+    for i in range(n):
+        t = time.perf_counter()
+        fn(i)
+        ms.append((time.perf_counter() - t) * 1e3)
+    return np.percentile(ms, 50), np.percentile(ms, 95)
+
+
+def rest_table(url, n):
+    client = httpx.Client(timeout=30)
+    img = Image.new("L", (140, 140), 255)  # a drawn-looking 7 for /encode, uploaded once
+    ImageDraw.Draw(img).line([(40, 30), (100, 30), (60, 120)], fill=0, width=12)
+    png = io.BytesIO()
+    img.save(png, "png")
+    upload = client.post(f"{url}/gradio_api/upload", files={"files": ("seven.png", png.getvalue())}).json()[0]
+    image = {"path": upload, "meta": {"_type": "gradio.FileData"}}
+    xs = np.linspace(-1.5, 1.5, n + 1)  # a new z every call, as a drag gives
+    cases = [
+        ("show", "run", lambda i: call_run(client, url, "show", [xs[i], 0.1, None])),
+        ("show+png", "run", lambda i: client.get(call_run(client, url, "show", [xs[i], 0.1, None])[0]["url"])),
+        ("floor", "run", lambda i: call_run(client, url, "floor", [])),
+        ("decode", "run", lambda i: call_run(client, url, "decode", [xs[i], 0.1, None])),
+        ("show", "run, no session", lambda i: call_run(client, url, "show", [xs[i], 0.1, None], None)),
+        ("floor", "run, no session", lambda i: call_run(client, url, "floor", [], None)),
+        ("decode", "call", lambda i: call_queued(client, url, "decode", [xs[i], 0.1, None])),
+        ("floor", "call", lambda i: call_queued(client, url, "floor", [])),
+        ("jump", "call", lambda i: call_queued(client, url, "jump", [i % 10, None])),
+        ("morph", "call", lambda i: call_queued(client, url, "morph", [xs[i], 0.0, 7, 0.5, None])),
+        ("interpolate", "call", lambda i: call_queued(client, url, "interpolate", [1, 7, 16, "spherical", None])),
+        ("random", "call", lambda i: call_queued(client, url, "random", [i, None])),
+        ("sample", "call", lambda i: call_queued(client, url, "sample", [0, 0, 1, 1, 16, i, None])),
+        ("encode", "call", lambda i: call_queued(client, url, "encode", [image, None])),
+        ("models", "call", lambda i: call_queued(client, url, "models", [])),
+    ]
+    print(f"REST latency, N={n} calls each, {url}")
+    print(f"{'endpoint':<12} {'protocol':<16} {'p50 ms':>8} {'p95 ms':>8}")
+    for name, protocol, fn in cases:
+        p50, p95 = time_calls(fn, n)
+        print(f"{name:<12} {protocol:<16} {p50:8.1f} {p95:8.1f}")
+
+
+DRAG_JS = """async (seconds) => {
+  // Move the X slider every 16 ms (a mouse drag's ~60 Hz of input events) and count the
+  // distinct images the digit shows.
+  const range = document.querySelector('#lsn-x input[type=range]');
+  const seen = new Set();
+  const digit = document.querySelector('#lsn-digit');
+  const record = () => { const img = digit.querySelector('img'); if (img) seen.add(img.src); };
+  record();
+  const start = seen.size;
+  const observer = new MutationObserver(record);
+  observer.observe(digit, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+  const lo = parseFloat(range.min), hi = parseFloat(range.max);
+  const t0 = performance.now();
+  let frames = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    const u = (frames % 240) / 240;
+    range.value = lo + (hi - lo) * (0.1 + 0.8 * u);
+    range.dispatchEvent(new Event('input', {bubbles: true}));
+    frames++;
+    await new Promise(r => setTimeout(r, 16));
+  }
+  await new Promise(r => setTimeout(r, 300));  // let the last answer land
+  observer.disconnect();
+  const secs = (performance.now() - t0) / 1000;
+  return {updates: seen.size - start, seconds: secs, input_events: frames};
+}"""
+
+
+def browser_fps(url, seconds=3.0):
+    if not os.path.exists(CHROMIUM):
+        print(f"browser: skipped, {CHROMIUM} not found (apt-get install chromium)")
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(url)
+        page.wait_for_selector("#lsn-digit img", timeout=60_000)
+        r = page.evaluate(DRAG_JS, seconds)
+        browser.close()
+    print(f"browser: dragging X for {r['seconds']:.1f} s ({r['input_events']} input events) "
+          f"showed {r['updates']} distinct images: {r['updates'] / r['seconds']:.1f} fps")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--n", type=int, default=200, help="calls per endpoint")
+    p.add_argument("--no-browser", action="store_true")
+    args = p.parse_args()
+    proc, url = start_server(free_port())
+    try:
+        rest_table(url, args.n)
+        if not args.no_browser:
+            browser_fps(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
