@@ -503,6 +503,7 @@ CSS = """
 #lsn-digit img { image-rendering: pixelated; width: 280px; height: 280px; }
 #lsn-jump button { min-width: 0 !important; padding: 4px 2px; font-size: 12px; line-height: 1.1; }
 #lsn-map { position: relative; }
+#lsn-map .js-plotly-plot { will-change: transform; contain: layout paint; }
 #lsn-marker { position: absolute; left: -10px; top: -10px; width: 20px; height: 20px; z-index: 5;
   border: 3px solid black; border-radius: 50%; background: rgba(255, 215, 0, 0.85);
   box-sizing: border-box; pointer-events: none; will-change: transform; }

@@ -7,7 +7,8 @@ Starts `demo.py --bench-floor` as a subprocess on a free 127.0.0.1 port, then ti
 through the protocols a caller uses:
   run   POST /gradio_api/run/NAME, one request: the page's path for the slider event ("show",
         queue=False); "show+png" adds the GET of the image, as the page does to draw it;
-  call  POST /gradio_api/call/NAME then GET its event stream: the queued REST/gradio_client path.
+  call  POST /gradio_api/call/NAME then GET its event stream: the queued REST path;
+  gradio_client  Client.predict, the Python client, its own per-call costs included.
 Calls carry a session id, as the page and gradio_client do; "no session" rows show a bare REST
 call's extra cost (Gradio then builds a session state from every component, per call).
 "floor" returns a constant 28x28 image: Gradio's own cost for such an endpoint. The browser part
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from gradio_client import Client
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,12 +96,16 @@ def rest_table(url, n):
     ImageDraw.Draw(img).line([(40, 30), (100, 30), (60, 120)], fill=0, width=12)
     png = io.BytesIO()
     img.save(png, "png")
-    upload = client.post(f"{url}/gradio_api/upload", files={"files": ("seven.png", png.getvalue())}).json()[0]
-    image = {"path": upload, "meta": {"_type": "gradio.FileData"}}
+    files = {"files": ("seven.png", png.getvalue())}
+    image = {"path": client.post(f"{url}/gradio_api/upload", files=files).json()[0],
+             "meta": {"_type": "gradio.FileData"}}
+    gradio_client = Client(url, verbose=False)
     xs = np.linspace(-1.5, 1.5, n + 1)  # a new z every call, as a drag gives
     cases = [
         ("show", "run", lambda i: call_run(client, url, "show", [xs[i], 0.1, None])),
-        ("show+png", "run", lambda i: client.get(call_run(client, url, "show", [xs[i], 0.1, None])[0]["url"])),
+        ("show+png", "run",
+         lambda i: client.get(call_run(client, url, "show", [xs[i], 0.1, None])[0]["url"])),
+        ("decode", "gradio_client", lambda i: gradio_client.predict(xs[i], 0.1, api_name="/decode")),
         ("floor", "run", lambda i: call_run(client, url, "floor", [])),
         ("decode", "run", lambda i: call_run(client, url, "decode", [xs[i], 0.1, None])),
         ("show", "run, no session", lambda i: call_run(client, url, "show", [xs[i], 0.1, None], None)),
@@ -108,7 +114,8 @@ def rest_table(url, n):
         ("floor", "call", lambda i: call_queued(client, url, "floor", [])),
         ("jump", "call", lambda i: call_queued(client, url, "jump", [i % 10, None])),
         ("morph", "call", lambda i: call_queued(client, url, "morph", [xs[i], 0.0, 7, 0.5, None])),
-        ("interpolate", "call", lambda i: call_queued(client, url, "interpolate", [1, 7, 16, "spherical", None])),
+        ("interpolate", "call",
+         lambda i: call_queued(client, url, "interpolate", [1, 7, 16, "spherical", None])),
         ("random", "call", lambda i: call_queued(client, url, "random", [i, None])),
         ("sample", "call", lambda i: call_queued(client, url, "sample", [0, 0, 1, 1, 16, i, None])),
         ("encode", "call", lambda i: call_queued(client, url, "encode", [image, None])),
@@ -160,6 +167,7 @@ def browser_fps(url, seconds=3.0):
         page = browser.new_page(viewport={"width": 1366, "height": 768})
         page.goto(url)
         page.wait_for_selector("#lsn-digit img", timeout=60_000)
+        page.evaluate(DRAG_JS, 0.5)  # warm-up
         r = page.evaluate(DRAG_JS, seconds)
         browser.close()
     print(f"browser: dragging X for {r['seconds']:.1f} s ({r['input_events']} input events) "
