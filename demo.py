@@ -27,7 +27,6 @@ import functools
 import io
 import math
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -42,7 +41,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 import latent_utils as lu
-from neural_network import DEFAULT_MODEL, PRETRAINED, CheckpointError, load_model, pick_device
+from neural_network import (DEFAULT_MODEL, CheckpointError, list_models,
+                            load_model, pick_device)
 
 DIGIT_SCALE = 10  # the page's digit: 28 px -> 280 px, nearest-neighbour so pixels stay crisp
 MAP_POINTS = 3000  # atlas codes drawn on the map
@@ -77,14 +77,6 @@ def integer(value, name, lo, hi):
     return int(v)
 
 
-def shipped_models():
-    """Model names in pretrained/: NAME.safetensors with no dot in NAME (NAME.last.*, atlases
-    and other dotted files are not models)."""
-    names = [p.name.removesuffix(".safetensors") for p in PRETRAINED.glob("*.safetensors")]
-    key = lambda s: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]  # beta10 after beta4
-    return sorted((n for n in names if "." not in n), key=key)
-
-
 def model_name(name):
     if name is None or name == "":
         return DEFAULT_MODEL
@@ -92,9 +84,9 @@ def model_name(name):
         raise gr.Error(f"model must be a model name, not {name!r}")
     if "/" in name or "\\" in name or ".." in name:
         raise gr.Error(f"model must be a name from pretrained/, not a path: {name!r}")
-    if name not in _LOADED and name not in shipped_models():
+    if name not in _LOADED and name not in list_models():
         raise gr.Error(f"unknown model {name!r}; the shipped models are "
-                       f"{', '.join(shipped_models()) or 'none'} ({MAKE_HINT})")
+                       f"{', '.join(list_models()) or 'none'} ({MAKE_HINT})")
     return name
 
 
@@ -324,7 +316,7 @@ def model_card(name):
 
 def models() -> list[dict]:
     """The shipped models with their metadata (the default first)."""
-    return [model_card(n) for n in sorted(shipped_models(), key=lambda n: n != DEFAULT_MODEL)]
+    return [model_card(n) for n in sorted(list_models(), key=lambda n: n != DEFAULT_MODEL)]
 
 
 # --- page handlers ------------------------------------------------------------------------------
@@ -630,7 +622,7 @@ def build_app(default=None, bench_floor=False):
                     sample_table = gr.Dataframe(headers=["x", "y"], label="z", max_height=300)
             with gr.Tab("Models"):
                 with gr.Row():
-                    model = gr.Dropdown(shipped_models(), value=lm.name, label="model", elem_id="lsn-model")
+                    model = gr.Dropdown(list_models(), value=lm.name, label="model", elem_id="lsn-model")
                     info = gr.Markdown(model_info(lm.name))
                 compare_btn = gr.Button("compare the MNIST models at this z")
                 compare_digits, compare_grids = (

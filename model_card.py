@@ -4,19 +4,11 @@ from the checkpoints' own metadata (nothing typed by hand).
     python model_card.py            # rewrites pretrained/README.md
 """
 
-from pathlib import Path
 
-from neural_network import PRETRAINED, load_model
+from neural_network import PRETRAINED, list_models, load_model
 
 COLUMNS = ["model", "dataset", "kind", "beta", "warm-up", "epochs", "seed", "parameters",
            "test -ELBO", "test BCE", "test KL", "5-NN acc.", "train s", "file MB"]
-
-
-def shipped_models():
-    """Names of the models in pretrained/: NAME.safetensors with no dot in NAME (the atlas and
-    resumable checkpoints are NAME.atlas.* and NAME.last.*)."""
-    return sorted(p.name.removesuffix(".safetensors") for p in PRETRAINED.glob("*.safetensors")
-                  if "." not in p.name.removesuffix(".safetensors"))
 
 
 def row(name):
@@ -42,9 +34,10 @@ def main():
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
     ]
-    lines += ["| " + " | ".join(str(c) for c in row(n)) + " |" for n in shipped_models()]
+    names = list_models()
+    lines += ["| " + " | ".join(str(c) for c in row(n)) + " |" for n in names]
     (PRETRAINED / "README.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[-len(shipped_models()) - 2:]))
+    print("\n".join(lines[-len(names) - 2:]))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ the parameter count of the default config (1,268,741).
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -89,10 +90,12 @@ class VAE(nn.Module):
         return self.decode_logits(z), mu, logvar
 
 
-def reparameterize(mu, logvar):
+def reparameterize(mu, logvar, eps=None):
     """z = mu + sigma * eps, eps ~ N(0, I): the sample is a differentiable function of
-    (mu, logvar) (Kingma & Welling 2013, section 2.4). sigma = 0 (an AE) gives z = mu."""
-    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    (mu, logvar) (Kingma & Welling 2013, section 2.4). sigma = 0 (an AE) gives z = mu.
+    eps may be given (the trainer's evaluation draws it from its own generator)."""
+    eps = torch.randn_like(mu) if eps is None else eps
+    return mu + torch.exp(0.5 * logvar) * eps
 
 
 def loss_terms(logits, x, mu, logvar):
@@ -120,6 +123,14 @@ def pick_device(name="auto") -> torch.device:
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, corrupt or does not fit the model; the message names it."""
+
+
+def list_models() -> list[str]:
+    """Model names in pretrained/: NAME.safetensors with no dot in NAME (NAME.atlas.* and
+    NAME.last.* are not models), in natural order (beta4 before beta10)."""
+    names = [p.name.removesuffix(".safetensors") for p in PRETRAINED.glob("*.safetensors")]
+    natural = lambda s: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
+    return sorted((n for n in names if "." not in n), key=natural)
 
 
 def model_path(name_or_path=None) -> Path:

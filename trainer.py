@@ -26,8 +26,8 @@ import torch
 from tqdm import tqdm
 
 import latent_utils as lu
-from neural_network import (VAE, CheckpointError, VAEConfig, load_checkpoint, loss_terms,
-                            pick_device, save_model)
+from neural_network import (VAE, CheckpointError, VAEConfig, load_checkpoint, load_model,
+                            loss_terms, pick_device, reparameterize, save_model)
 
 FASHION_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 
@@ -151,8 +151,7 @@ def evaluate(model, x, device, seed=0, batch=2000):
     for i in range(0, len(x), batch):
         xb = x[i:i + batch].to(device)
         mu, logvar = model.encode(xb)
-        eps = torch.randn(mu.shape, generator=gen).to(device)
-        z = mu + torch.exp(0.5 * logvar) * eps
+        z = reparameterize(mu, logvar, torch.randn(mu.shape, generator=gen).to(device))
         bce, kl = loss_terms(model.decode_logits(z), xb, mu, logvar)
         sums += torch.stack([bce.sum(), kl.sum()]).cpu()
     bce, kl = (sums / len(x)).tolist()
@@ -251,7 +250,6 @@ def main(argv=None):
         x_test, y_test = x_test[:max(args.limit // 6, 100)], y_test[:max(args.limit // 6, 100)]
 
     if args.atlas_only:
-        from neural_network import load_model
         model, _ = load_model(args.out, device)
         write_atlas(model, args, device, x_test, y_test)
         print(f"wrote {sibling(args.out, '.atlas.safetensors')}")
@@ -341,7 +339,6 @@ def main(argv=None):
 
 
 def load_model_for_final(path, device):
-    from neural_network import load_model
     try:
         return load_model(path, device)
     except CheckpointError:

@@ -22,7 +22,7 @@ import trainer  # noqa: E402
 from neural_network import VAE, VAEConfig  # noqa: E402
 
 
-def recipe(name, data_dir, epochs):
+def recipe(name, data_dir, epochs, n_train):
     common = ["--data-dir", data_dir, "--epochs", str(epochs)]
     if name == "plain":
         args = trainer.get_args(common + ["--batch-size", "128", "--lr", "1e-3",
@@ -34,7 +34,7 @@ def recipe(name, data_dir, epochs):
     torch.manual_seed(args.seed)
     model = VAE(VAEConfig()).to(memory_format=fmt)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    sched = trainer.make_scheduler(opt, args, 60000)
+    sched = trainer.make_scheduler(opt, args, n_train)
     return args, model, opt, sched, fmt
 
 
@@ -45,7 +45,7 @@ def main():
     p.add_argument("--epochs", type=int, default=2, help="epochs of each recipe")
     a = p.parse_args()
     x, _ = trainer.load_data("mnist", a.data_dir, train=True)
-    recipes = {name: recipe(name, a.data_dir, a.epochs) for name in ("plain", "default")}
+    recipes = {name: recipe(name, a.data_dir, a.epochs, len(x)) for name in ("plain", "default")}
     rates = {name: [] for name in recipes}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores")
     for epoch in range(a.epochs):

@@ -42,7 +42,7 @@ def inside(lm, fx, fy):
 
 
 def test_shipped_models_are_the_five_and_skip_dotted_files():
-    names = demo.shipped_models()
+    names = demo.list_models()  # from neural_network, as the app uses it
     assert set(FIVE) <= set(names)
     assert not any("." in n for n in names)  # NAME.last.safetensors, NAME.atlas.safetensors
 
