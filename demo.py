@@ -28,6 +28,7 @@ import io
 import math
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -38,6 +39,8 @@ import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
 import torch
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from PIL import Image, UnidentifiedImageError
 
 import latent_utils as lu
@@ -49,6 +52,11 @@ MAP_POINTS = 3000  # atlas codes drawn on the map
 MANIFOLD_N = 20  # the decoded-manifold background is an n x n grid of digits
 MAX_STEPS, MAX_SAMPLES, MAX_SEED = 64, 256, 2**32 - 1
 MAX_SIDE, MAX_PIXELS = 4096, 16_000_000  # uploads larger than this are refused before decoding
+MAX_BODY = 32 * 2**20  # bytes of any one request (a 20 MB upload and its multipart overhead fit)
+# PIL refuses to open images over twice its limit (DecompressionBombError). Gradio's own image
+# components decode uploads with PIL before any handler sees them (the Sketchpad does), so
+# lowering the limit to ours bounds those decodes too: at most 32 MP, not PIL's default 179 MP.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 MAKE_HINT = "make them with `make models` or `python trainer.py --out pretrained/NAME.safetensors`"
 OVERLAYS = ["decoded manifold", "interpolation path", "samples", "drawing"]
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -58,11 +66,21 @@ DEVICE = None  # torch.device from --device; None: CUDA when available, else CPU
 
 # --- input checks: every handler goes through these, so each bad input has one message --------
 
+def shown(value, limit=60):
+    """repr(value) cut to `limit` characters: an error message never echoes a huge input back."""
+    r = repr(value)
+    return r if len(r) <= limit else f"{r[:limit]}... ({len(r)} characters)"
+
+
 def number(value, name, lo=-math.inf, hi=math.inf):
     """A finite float in [lo, hi]; bools, strings, NaN and inf are refused."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise gr.Error(f"{name} must be a number, not {value!r}")
-    v = float(value)
+        raise gr.Error(f"{name} must be a number, not {shown(value)}")
+    try:
+        v = float(value)
+    except OverflowError:  # JSON integers have no size limit; floats end near 1.8e308
+        raise gr.Error(f"{name} must be a finite number, not an integer of "
+                       f"{len(str(abs(value)))} digits") from None
     if not math.isfinite(v):
         raise gr.Error(f"{name} must be a finite number, not {v}")
     if not lo <= v <= hi:
@@ -81,11 +99,11 @@ def model_name(name):
     if name is None or name == "":
         return DEFAULT_MODEL
     if not isinstance(name, str):
-        raise gr.Error(f"model must be a model name, not {name!r}")
+        raise gr.Error(f"model must be a model name, not {shown(name)}")
     if "/" in name or "\\" in name or ".." in name:
-        raise gr.Error(f"model must be a name from pretrained/, not a path: {name!r}")
+        raise gr.Error(f"model must be a name from pretrained/, not a path: {shown(name)}")
     if name not in _LOADED and name not in list_models():
-        raise gr.Error(f"unknown model {name!r}; the shipped models are "
+        raise gr.Error(f"unknown model {shown(name)}; the shipped models are "
                        f"{', '.join(list_models()) or 'none'} ({MAKE_HINT})")
     return name
 
@@ -98,7 +116,7 @@ def class_index(lm, digit, name="digit"):
             and float(digit).is_integer() and 0 <= digit < len(lm.classes)):
         return int(digit)
     raise gr.Error(f"{name} must be one of the classes {', '.join(lm.classes)} "
-                   f"(or its index 0-{len(lm.classes) - 1}), not {digit!r}")
+                   f"(or its index 0-{len(lm.classes) - 1}), not {shown(digit)}")
 
 
 def clamp_xy(lm, x, y):
@@ -197,7 +215,9 @@ def open_image(image):
     elif isinstance(image, (str, os.PathLike)):
         try:
             image = Image.open(image)  # reads the header only
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
+        except Image.DecompressionBombError as e:
+            raise gr.Error(f"image is too large: {e}") from None
+        except (UnidentifiedImageError, OSError) as e:
             raise gr.Error(f"image is not a readable image file ({type(e).__name__})") from None
     if not isinstance(image, Image.Image) or 0 in image.size:
         raise gr.Error("image is empty or not an image")
@@ -212,6 +232,23 @@ def open_image(image):
     return image
 
 
+def grey(image):
+    """PIL image -> float [h, w] in [0, 1]. 16-bit grey is scaled by 65535; 32-bit integer and
+    float images, which have no fixed white, by their own range (PIL's convert("L") would clip
+    them to 255 and lose the digit)."""
+    if image.mode.startswith("I;16"):
+        return np.asarray(image, np.float32) / 65535
+    if image.mode in ("I", "F"):
+        a = np.nan_to_num(np.asarray(image, np.float64), nan=0, posinf=0, neginf=0)
+        lo, hi = a.min(), a.max()
+        return ((a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)).astype(np.float32)
+    try:
+        return np.asarray(image.convert("L"), np.float32) / 255
+    except ValueError:  # PIL converts most modes to grey, not all (LAB)
+        raise gr.Error(f"image mode {image.mode} is not supported: upload a grey, RGB or RGBA "
+                       "image") from None
+
+
 def mnist_style(image):
     """PIL image -> float [28, 28] in [0, 1] prepared as MNIST's digits were (LeCun et al. 1998):
     white ink on black, cropped to the ink, longest side scaled to 20 px keeping the aspect,
@@ -219,7 +256,7 @@ def mnist_style(image):
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         image = image.convert("RGBA")  # transparent parts are paper: lay them on white
         image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image)
-    g = np.asarray(image.convert("L"), np.float32) / 255
+    g = grey(image)
     paper = lambda a: np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]]))  # the border
     if paper(g) > 0.5:  # light paper: dark ink, so invert to white-on-black
         g = 1 - g
@@ -276,7 +313,7 @@ def interpolate(digit_a: int | str, digit_b: int | str, steps: int, method: str 
     a, b = class_index(lm, digit_a, "digit_a"), class_index(lm, digit_b, "digit_b")
     steps = integer(steps, "steps", 2, MAX_STEPS)
     if method not in ("linear", "spherical"):
-        raise gr.Error(f"method must be 'linear' or 'spherical', not {method!r}")
+        raise gr.Error(f"method must be 'linear' or 'spherical', not {shown(method)}")
     path = (lu.lerp if method == "linear" else lu.slerp)(lm.centres[a], lm.centres[b], steps)
     return path.tolist()
 
@@ -315,8 +352,15 @@ def model_card(name):
 
 
 def models() -> list[dict]:
-    """The shipped models with their metadata (the default first)."""
-    return [model_card(n) for n in sorted(list_models(), key=lambda n: n != DEFAULT_MODEL)]
+    """The shipped models with their metadata (the default first); a model whose files cannot be
+    loaded is listed as {"name", "error"}, so one broken file hides none of the others."""
+    cards = []
+    for name in sorted(list_models(), key=lambda n: n != DEFAULT_MODEL):
+        try:
+            cards.append(model_card(name))
+        except gr.Error as e:
+            cards.append({"name": name, "error": e.message})
+    return cards
 
 
 # --- page handlers ------------------------------------------------------------------------------
@@ -441,7 +485,7 @@ def ui_model(name, x, y):
 
 def ui_compare(x, y):
     """The same z decoded by every MNIST model, and each MNIST model's decoded manifold."""
-    mnist = [m["name"] for m in models() if m["dataset"] == "mnist"]
+    mnist = [m["name"] for m in models() if m.get("dataset") == "mnist"]
     digits = [(enlarge(decode_grey(get_model(n), [[x, y]])[0], 4), n) for n in mnist]
     return digits, [(manifold(n), n) for n in mnist]
 
@@ -695,6 +739,29 @@ def build_app(default=None, bench_floor=False):
     return demo
 
 
+async def malformed(request, error):
+    """A request body that is not {"data": [...]}: 422 naming where and what is wrong. FastAPI's
+    own handler echoes each bad input back, and one holding NaN or inf cannot be written as
+    JSON, so the caller got a bare 500; echoing a huge input back is no better."""
+    detail = [{k: e[k] for k in ("loc", "msg", "type")} for e in error.errors()]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def first_loadable():
+    """DEFAULT_MODEL, or, when its files are missing or broken, the first shipped model that
+    loads: one bad file must not take the app down. None loading raises the default's error."""
+    error = None
+    for name in [DEFAULT_MODEL] + [n for n in list_models() if n != DEFAULT_MODEL]:
+        try:
+            get_model(name)
+        except gr.Error as e:
+            print(f"demo.py: {e.message}", file=sys.stderr)
+            error = error or e
+        else:
+            return name
+    raise error
+
+
 def main(argv=None):
     global DEVICE
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -703,7 +770,8 @@ def main(argv=None):
     p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7862)),
                    help="port (env GRADIO_SERVER_PORT)")
     p.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
-    p.add_argument("--model", default=DEFAULT_MODEL, help="the model shown first, a name from pretrained/")
+    p.add_argument("--model", help=f"the model shown first, a name from pretrained/ (default: "
+                   f"{DEFAULT_MODEL}, or the first shipped model that loads)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--bench-floor", action="store_true", help="add the /floor endpoint (bench only)")
     args = p.parse_args(argv)
@@ -711,12 +779,17 @@ def main(argv=None):
     torch.set_num_threads(1)
     try:
         DEVICE = pick_device(args.device)
-        app = build_app(args.model, bench_floor=args.bench_floor)
+        app = build_app(args.model or first_loadable(), bench_floor=args.bench_floor)
     except (ValueError, gr.Error) as e:
         raise SystemExit(f"demo.py: {getattr(e, 'message', e)}")
     # Uploads over 20 MB are refused by Gradio itself; smaller ones are checked by open_image.
-    app.queue(default_concurrency_limit=8).launch(server_name=args.host, server_port=args.port,
-                                                  share=args.share, max_file_size="20mb")
+    # Any request body over MAX_BODY is refused before it is read whole into memory.
+    # show_error: Gradio's own refusals (too few inputs, a file outside its upload folder) then
+    # carry their reason to the caller instead of {"error": null}; handlers raise gr.Error anyway.
+    app.queue(default_concurrency_limit=8).launch(
+        server_name=args.host, server_port=args.port, share=args.share, max_file_size="20mb",
+        show_error=True, app_kwargs={"max_body_size": MAX_BODY,
+                                     "exception_handlers": {RequestValidationError: malformed}})
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ from the checkpoints' own metadata (nothing typed by hand).
     python model_card.py            # rewrites pretrained/README.md
 """
 
+import sys
 
-from neural_network import PRETRAINED, list_models, load_model
+from neural_network import PRETRAINED, CheckpointError, list_models, load_model
 
 COLUMNS = ["model", "dataset", "kind", "beta", "warm-up", "epochs", "seed", "parameters",
            "test -ELBO", "test BCE", "test KL", "5-NN acc.", "train s", "file MB"]
@@ -30,12 +31,18 @@ def main():
         "compare across beta; 5-NN accuracy classifies each test image's mu by its 5 nearest",
         "training mu. Each NAME.safetensors has a NAME.atlas.safetensors (the encoded test set,",
         "class centres and extent the app uses), a NAME.log.jsonl and a NAME.curves.png.",
+        "train s is the trainer's own clock over its training and test passes, so it also",
+        "reflects whatever else the machine was running at the time.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
     ]
     names = list_models()
-    lines += ["| " + " | ".join(str(c) for c in row(n)) + " |" for n in names]
+    try:
+        rows = [row(n) for n in names]
+    except CheckpointError as e:  # one line naming the broken file; the old card stays
+        sys.exit(f"model_card.py: {e}")
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     (PRETRAINED / "README.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines[-len(names) - 2:]))
 

@@ -6,11 +6,15 @@
     mu, logvar = model.encode(x)      # x: [N, 1, 28, 28] in [0, 1]
     x = model.decode(z)               # z: [N, latent_dim] -> pixel probabilities [N, 1, 28, 28]
 
+ToyVAE (ToyConfig) is the small MLP VAE with a Gaussian decoder for the 2-D toy data of toy.py;
+load_model rebuilds either class from a checkpoint's config.
+
 Run `python -c "import neural_network as nn; print(nn.VAE(nn.VAEConfig()).num_params())"` to see
-the parameter count of the default config (1,268,741).
+the parameter count of the default config (1,337,797).
 """
 
 import json
+import math
 import os
 import re
 import tempfile
@@ -31,10 +35,12 @@ DEFAULT_MODEL = "mnist_vae_beta4"
 class VAEConfig:
     kind: str = "vae"  # "vae", or "ae": the same encoder/decoder with a deterministic code
     latent_dim: int = 2
-    # Thin convs and a wide fully connected layer: (16, 32) channels with 400 hidden units train
-    # 2.2x faster on a 2-core CPU than (32, 64) with 200, at about the same 1.3M parameters.
+    # Thin convs and a deep fully connected stack: on a 2-core CPU depth buys the most nats per
+    # second. Measured after 15 epochs (test -ELBO / 5-NN accuracy, seed 0, 400 units): one
+    # hidden layer per side 148.2 / 0.709, two 143.5 / 0.766, three 141.5 / 0.782.
     channels: tuple = (16, 32)  # conv widths at 14x14 and 7x7
-    hidden: int = 400  # width of the fully connected layer on each side
+    hidden: int = 304  # width of the fully connected layers (1.34M parameters in all)
+    depth: int = 3  # fully connected hidden layers on each side
 
 
 class VAE(nn.Module):
@@ -42,25 +48,34 @@ class VAE(nn.Module):
         super().__init__()
         if config.kind not in ("vae", "ae"):
             raise ValueError(f"VAEConfig.kind must be 'vae' or 'ae', not {config.kind!r}")
+        if config.depth < 1:
+            raise ValueError(f"VAEConfig.depth must be at least 1, not {config.depth}")
         self.config = config
         c1, c2 = config.channels
-        flat = c2 * 7 * 7
+        h, flat = config.hidden, c2 * 7 * 7
         heads = 2 if config.kind == "vae" else 1  # mu and logvar, or the code alone
+        # SiLU rather than ReLU: 1.5 nats better test -ELBO at equal epochs (measured), and a
+        # smooth decoder gives smooth walks through the latent space.
+        act = nn.SiLU
+
+        def stack():  # the depth - 1 hidden-to-hidden layers of one side
+            return [m for _ in range(config.depth - 1) for m in (nn.Linear(h, h), act())]
+
         # Each stride-2 3x3 conv halves the side: 28 -> 14 -> 7; the transposed convs undo it
         # (output_padding=1 gives back the exact size). 3x3 rather than 4x4 kernels: 1.45x the
         # training images/s on a 2-core CPU.
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, c1, 3, 2, 1), nn.ReLU(),
-            nn.Conv2d(c1, c2, 3, 2, 1), nn.ReLU(),
+            nn.Conv2d(1, c1, 3, 2, 1), act(),
+            nn.Conv2d(c1, c2, 3, 2, 1), act(),
             nn.Flatten(),
-            nn.Linear(flat, config.hidden), nn.ReLU(),
-            nn.Linear(config.hidden, heads * config.latent_dim),
+            nn.Linear(flat, h), act(), *stack(),
+            nn.Linear(h, heads * config.latent_dim),
         )
         self.decoder = nn.Sequential(
-            nn.Linear(config.latent_dim, config.hidden), nn.ReLU(),
-            nn.Linear(config.hidden, flat), nn.ReLU(),
+            nn.Linear(config.latent_dim, h), act(), *stack(),
+            nn.Linear(h, flat), act(),
             nn.Unflatten(1, (c2, 7, 7)),
-            nn.ConvTranspose2d(c2, c1, 3, 2, 1, output_padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(c2, c1, 3, 2, 1, output_padding=1), act(),
             nn.ConvTranspose2d(c1, 1, 3, 2, 1, output_padding=1),
         )
 
@@ -101,13 +116,79 @@ def reparameterize(mu, logvar, eps=None):
 def loss_terms(logits, x, mu, logvar):
     """Per-image (bce, kl), each [N].
     bce: Bernoulli negative log-likelihood summed over pixels, computed from logits for stability.
-    kl: KL(N(mu, sigma^2) || N(0, I)) in closed form (Kingma & Welling 2013, appendix B):
-        -1/2 * sum(1 + logvar - mu^2 - exp(logvar)); zero for an AE, which has no posterior."""
+    kl: kl_to_prior(mu, logvar)."""
     bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+    return bce, kl_to_prior(mu, logvar)
+
+
+def kl_to_prior(mu, logvar):
+    """KL(N(mu, sigma^2) || N(0, I)) per example [N], in closed form (Kingma & Welling 2013,
+    appendix B): -1/2 * sum(1 + logvar - mu^2 - exp(logvar)); zero for an AE, which has no
+    posterior."""
     if torch.isinf(logvar).all():
-        return bce, torch.zeros_like(bce)
-    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
-    return bce, kl
+        return mu.new_zeros(len(mu))
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+
+
+def gaussian_nll(x, mu, logvar):
+    """-log N(x; mu, diag(exp(logvar))) per example [N], summed over x's dimensions:
+    0.5 * sum(log(2 pi) + logvar + (x - mu)^2 / exp(logvar)), the log-density of the Gaussian
+    decoder of Kingma & Welling 2013, appendix C.2."""
+    return 0.5 * (math.log(2 * math.pi) + logvar + (x - mu).pow(2) * torch.exp(-logvar)).sum(1)
+
+
+@dataclass
+class ToyConfig:
+    kind: str = "gaussian"  # tells load_model this is a ToyVAE, not a VAE
+    data_dim: int = 2
+    latent_dim: int = 2
+    hidden: int = 64  # width of the MLP layers
+    depth: int = 2  # hidden layers on each side
+
+
+class ToyVAE(nn.Module):
+    """An MLP VAE for low-dimensional real data: q(z|x) = N(mu, sigma^2) as in VAE, and a
+    Gaussian decoder p(x|z) = N(mu_x(z), diag(sigma_x(z)^2)) whose mean and log-variance the
+    decoder outputs both (Kingma & Welling 2013, appendix C.2)."""
+
+    num_params = VAE.num_params
+
+    def __init__(self, config: ToyConfig):
+        super().__init__()
+        self.config = config
+
+        def mlp(n_in, n_out):  # depth SiLU layers of `hidden` units, then a linear head
+            sizes = [n_in] + [config.hidden] * config.depth
+            hidden = [m for a, b in zip(sizes, sizes[1:]) for m in (nn.Linear(a, b), nn.SiLU())]
+            return nn.Sequential(*hidden, nn.Linear(sizes[-1], n_out))
+
+        self.encoder = mlp(config.data_dim, 2 * config.latent_dim)  # -> (mu, logvar) of z
+        self.decoder = mlp(config.latent_dim, 2 * config.data_dim)  # -> (mu_x, logvar_x)
+
+    def encode(self, x):
+        """x [N, data_dim] -> (mu, logvar) of q(z|x), each [N, latent_dim]."""
+        mu, logvar = self.encoder(x).chunk(2, dim=1)
+        return mu, logvar
+
+    def decode_params(self, z):
+        """z [N, latent_dim] -> (mu_x, logvar_x) of p(x|z), each [N, data_dim]."""
+        mu, logvar = self.decoder(z).chunk(2, dim=1)
+        return mu, logvar
+
+    def decode(self, z):
+        """z [N, latent_dim] -> the decoder's mean mu_x [N, data_dim] (no decoder noise)."""
+        return self.decode_params(z)[0]
+
+
+def elbo_terms(model, x, eps=None):
+    """The two terms of -ELBO per example, each [N]: the reconstruction NLL -log p(x|z) of one
+    z ~ q(z|x) drawn by reparameterisation (eps as in reparameterize), and the KL to the prior.
+    p(x|z) is Bernoulli over pixels for a VAE (the BCE of loss_terms), a Gaussian for a ToyVAE."""
+    mu, logvar = model.encode(x)
+    z = reparameterize(mu, logvar, eps)
+    if isinstance(model, ToyVAE):
+        return gaussian_nll(x, *model.decode_params(z)), kl_to_prior(mu, logvar)
+    return loss_terms(model.decode_logits(z), x, mu, logvar)
 
 
 def pick_device(name="auto") -> torch.device:
@@ -151,11 +232,18 @@ def save_checkpoint(path, tensors: dict, metadata: dict):
     header = {k: json.dumps(v) for k, v in metadata.items()}
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a checkpoint is an ordinary file
     try:
-        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, header)
+        try:
+            save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, header)
+        except SafetensorError as e:  # safetensors reports a failed write (a full disk) as its
+            code = re.search(r"os error (\d+)", str(e))  # own type: make it the OSError it is
+            if code is None:
+                raise
+            raise OSError(int(code[1]), os.strerror(int(code[1])), str(path)) from e
+        umask = os.umask(0)
+        os.umask(umask)
+        # mkstemp and safetensors both make the file private; a checkpoint is an ordinary file
+        os.chmod(tmp, 0o666 & ~umask)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -203,8 +291,11 @@ def load_model(path=None, device=None):
         raise CheckpointError(f"{path}: metadata has no 'config' entry (not a model checkpoint)")
     try:
         cfg = dict(metadata["config"])
-        cfg["channels"] = tuple(cfg.get("channels", VAEConfig.channels))
-        model = VAE(VAEConfig(**cfg))
+        if cfg.get("kind") == "gaussian":
+            model = ToyVAE(ToyConfig(**cfg))
+        else:
+            cfg["channels"] = tuple(cfg.get("channels", VAEConfig.channels))
+            model = VAE(VAEConfig(**cfg))
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: bad config in metadata: {e}") from None
     state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}

@@ -19,10 +19,7 @@ counts the distinct digit images shown per second.
 import argparse
 import io
 import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -30,67 +27,17 @@ import numpy as np
 from gradio_client import Client
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.harness import call_queued, call_run, start_server, time_calls  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port, timeout=90):
-    proc = subprocess.Popen([sys.executable, str(ROOT / "demo.py"), "--port", str(port), "--bench-floor"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:  # bounded wait for the server to answer
-        if proc.poll() is not None:
-            raise SystemExit(f"demo.py exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/gradio_api/info", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"demo.py did not answer within {timeout} s")
-
-
-# One session for all calls, as the page and gradio_client each keep one: without it Gradio
-# builds a fresh session state (every component's config) for every call.
-SESSION = "bench-session"
-
-
-def call_run(client, url, name, data, session=SESSION):
-    r = client.post(f"{url}/gradio_api/run/{name}", json={"data": data, "session_hash": session})
-    r.raise_for_status()
-    return r.json()["data"]
-
-
-def call_queued(client, url, name, data):
-    event = client.post(f"{url}/gradio_api/call/{name}",
-                        json={"data": data, "session_hash": SESSION}).json()["event_id"]
-    text = client.get(f"{url}/gradio_api/call/{name}/{event}").text
-    if "event: complete" not in text:
-        raise RuntimeError(f"{name}: {text[:300]}")
-    return text
-
-
-def time_calls(fn, n):
-    fn(0)  # warm-up: first-call costs (file cache dirs, lazy imports) are not the steady state
-    ms = []
-    for i in range(n):
-        t = time.perf_counter()
-        fn(i)
-        ms.append((time.perf_counter() - t) * 1e3)
-    return np.percentile(ms, 50), np.percentile(ms, 95)
-
-
-def rest_table(url, n):
+def rest_cases(url, n):
+    """-> [(endpoint, protocol, call(i))] for every way of calling timed here; call i of n
+    decodes a new z, as a drag gives."""
     client = httpx.Client(timeout=30)
     img = Image.new("L", (140, 140), 255)  # a drawn-looking 7 for /encode, uploaded once
     ImageDraw.Draw(img).line([(40, 30), (100, 30), (60, 120)], fill=0, width=12)
@@ -100,8 +47,8 @@ def rest_table(url, n):
     image = {"path": client.post(f"{url}/gradio_api/upload", files=files).json()[0],
              "meta": {"_type": "gradio.FileData"}}
     gradio_client = Client(url, verbose=False)
-    xs = np.linspace(-1.5, 1.5, n + 1)  # a new z every call, as a drag gives
-    cases = [
+    xs = np.linspace(-1.5, 1.5, n + 1)
+    return [
         ("show", "run", lambda i: call_run(client, url, "show", [xs[i], 0.1, None])),
         ("show+png", "run",
          lambda i: client.get(call_run(client, url, "show", [xs[i], 0.1, None])[0]["url"])),
@@ -121,9 +68,12 @@ def rest_table(url, n):
         ("encode", "call", lambda i: call_queued(client, url, "encode", [image, None])),
         ("models", "call", lambda i: call_queued(client, url, "models", [])),
     ]
+
+
+def rest_table(url, n):
     print(f"REST latency, N={n} calls each, {url}")
     print(f"{'endpoint':<12} {'protocol':<16} {'p50 ms':>8} {'p95 ms':>8}")
-    for name, protocol, fn in cases:
+    for name, protocol, fn in rest_cases(url, n):
         p50, p95 = time_calls(fn, n)
         print(f"{name:<12} {protocol:<16} {p50:8.1f} {p95:8.1f}")
 
@@ -179,14 +129,13 @@ def main():
     p.add_argument("--n", type=int, default=200, help="calls per endpoint")
     p.add_argument("--no-browser", action="store_true")
     args = p.parse_args()
-    proc, url = start_server(free_port())
+    server = start_server("--bench-floor")
     try:
-        rest_table(url, args.n)
+        rest_table(server.url, args.n)
         if not args.no_browser:
-            browser_fps(url)
+            browser_fps(server.url)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Training speed: the plain recipe against the shipped default recipe, side by side in one run.
 
-    python bench/train_speed.py --data-dir ../shared/datasets [--epochs 2]
+    python bench/train_speed.py --data-dir ../shared/datasets [--epochs 2] [--limit 10000]
 
 plain:   the same conv VAE, batch 128, Adam 1e-3, contiguous (NCHW) tensors;
 default: trainer.py's defaults (batch 256, channels_last, OneCycle to 3e-3).
@@ -38,17 +38,16 @@ def recipe(name, data_dir, epochs, n_train):
     return args, model, opt, sched, fmt
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data-dir", default=os.environ.get("LSN_DATA_DIR", "data"))
-    p.add_argument("--epochs", type=int, default=2, help="epochs of each recipe")
-    a = p.parse_args()
-    x, _ = trainer.load_data("mnist", a.data_dir, train=True)
-    recipes = {name: recipe(name, a.data_dir, a.epochs, len(x)) for name in ("plain", "default")}
+def measure(data_dir, epochs, limit=0):
+    """-> {recipe: (batch size, [images/s of each epoch], median)}, printing each epoch.
+    limit > 0 trains on the first `limit` images only (quick checks)."""
+    x, _ = trainer.load_data("mnist", data_dir, train=True)
+    x = x[:limit] if limit else x
+    recipes = {name: recipe(name, data_dir, epochs, len(x)) for name in ("plain", "default")}
     rates = {name: [] for name in recipes}
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores")
-    for epoch in range(a.epochs):
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, "
+          f"{len(x):,} images an epoch")
+    for epoch in range(epochs):
         for name, (args, model, opt, sched, fmt) in recipes.items():
             t0 = time.perf_counter()
             m = trainer.train_epoch(model, opt, sched, x, args, epoch, "cpu", fmt)
@@ -56,11 +55,21 @@ def main():
             rates[name].append(rate)
             print(f"epoch {epoch + 1} {name:8s} {rate:7.0f} images/s  train -ELBO {m['elbo']:.1f}",
                   flush=True)
-    med = {name: statistics.median(r) for name, r in rates.items()}
+    return {name: (recipes[name][0].batch_size, r, statistics.median(r)) for name, r in rates.items()}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data-dir", default=os.environ.get("LSN_DATA_DIR", "data"))
+    p.add_argument("--epochs", type=int, default=2, help="epochs of each recipe")
+    p.add_argument("--limit", type=int, default=0, help="train on the first N images only (0: all)")
+    a = p.parse_args()
+    result = measure(a.data_dir, a.epochs, a.limit)
     print(f"\n| recipe | batch | images/s (median of {a.epochs}) |\n|---|---|---|")
-    for name, (args, *_ ) in recipes.items():
-        print(f"| {name} | {args.batch_size} | {med[name]:.0f} |")
-    print(f"\ndefault / plain images/s: {med['default'] / med['plain']:.2f}x")
+    for name, (batch, _, median) in result.items():
+        print(f"| {name} | {batch} | {median:.0f} |")
+    print(f"\ndefault / plain images/s: {result['default'][2] / result['plain'][2]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -99,3 +99,18 @@ def test_bad_data_dir_names_where_to_put_the_files(tmp_path):
              "--out", str(tmp_path / "m.safetensors")], timeout=120)
     assert r.returncode != 0
     assert str(tmp_path / "MNIST" / "raw") in r.stderr and "Traceback" not in r.stderr
+
+
+def test_nan_loss_stops_naming_the_epoch_and_batch():
+    import trainer
+
+    args = trainer.get_args(["--epochs", "2", "--batch-size", "16"])
+    model = nn.VAE(nn.VAEConfig())
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    scheduler = trainer.make_scheduler(opt, args, 64)
+    with torch.no_grad():
+        model.decoder[-1].bias.fill_(float("nan"))  # every reconstruction, so the first loss
+    with pytest.raises(SystemExit) as e:
+        trainer.train_epoch(model, opt, scheduler, torch.rand(64, 1, 28, 28), args, 1, "cpu")
+    assert str(e.value).startswith("error: the loss became nan in epoch 2, batch 1 ")
+    assert "--lr" in str(e.value)

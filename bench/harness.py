@@ -1,0 +1,123 @@
+"""What the bench scripts and the live-server tests share: demo.py started as a subprocess on a
+free 127.0.0.1 port (so its memory is its own and measurable), REST calls to it, percentiles of
+timed calls, and a process's resident memory. Not run by itself; imported as `bench.harness`:
+
+    from bench.harness import start_server, call_run, rss_mb
+    server = start_server("--bench-floor")   # waits (bounded) for the first /decode to answer
+    call_run(httpx.Client(), server.url, "decode", [0.5, 1, None])
+    server.stop()
+"""
+
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+# One session per caller, as the page and gradio_client each keep one: without it Gradio builds
+# a fresh session state (every component's config) for every call.
+SESSION = "bench-session"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid):
+    """Resident memory of process `pid` in MiB, from /proc/PID/status (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    url: str
+    startup_s: float  # from Popen to the first /decode answered
+    log: object  # the file that holds the server's stdout and stderr
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def log_tail(self, chars=3000):
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-chars:]
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.log.close()
+
+
+def start_server(*args, timeout=180, env=None):
+    """`python demo.py --port FREE *args` -> a Server once /decode answers, within `timeout` s.
+    Its output goes to a temp file, not a pipe: a pipe nobody reads fills up and then blocks the
+    server mid-run (Gradio logs every failed call)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tempfile.TemporaryFile()
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "demo.py"), "--port", str(port), *args],
+                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    server = Server(proc, url, 0.0, log)
+    with httpx.Client(timeout=5) as http:
+        while time.monotonic() - t0 < timeout:  # bounded wait for the first decode
+            if proc.poll() is not None:
+                tail = server.log_tail()
+                log.close()
+                raise RuntimeError(f"demo.py exited with {proc.returncode}: {tail}")
+            try:
+                call_run(http, url, "decode", [0, 0, None])
+                server.startup_s = time.monotonic() - t0
+                return server
+            except httpx.HTTPError:
+                time.sleep(0.05)  # fine-grained, so the startup time is not rounded up much
+    server.stop()
+    raise RuntimeError(f"demo.py did not answer /decode within {timeout} s")
+
+
+def call_run(http, url, name, data, session=SESSION):
+    """POST /gradio_api/run/NAME: one request, one answer (the page's path for the slider)."""
+    r = http.post(f"{url}/gradio_api/run/{name}", json={"data": data, "session_hash": session})
+    r.raise_for_status()
+    return r.json()["data"]
+
+
+def call_queued(http, url, name, data, session=SESSION):
+    """POST /gradio_api/call/NAME, then GET its event stream: the queued REST path."""
+    event = http.post(f"{url}/gradio_api/call/{name}",
+                      json={"data": data, "session_hash": session}).json()["event_id"]
+    text = http.get(f"{url}/gradio_api/call/{name}/{event}").text
+    if "event: complete" not in text:
+        raise RuntimeError(f"{name}: {text[:300]}")
+    return text
+
+
+def percentiles(ms, qs=(50, 95)):
+    return tuple(float(np.percentile(ms, q)) for q in qs)
+
+
+def time_calls(fn, n):
+    """-> (p50, p95) in ms of n calls fn(0..n-1), after one warm-up call: first-call costs (file
+    cache dirs, lazy imports) are not the steady state."""
+    fn(0)
+    ms = []
+    for i in range(n):
+        t = time.perf_counter()
+        fn(i)
+        ms.append((time.perf_counter() - t) * 1e3)
+    return percentiles(ms)

@@ -1,0 +1,208 @@
+"""`make bench`: the app's and the engine's figures, each measured beside its baseline in one run,
+printed as one table and written to bench/RESULTS.md with the date and the machine.
+
+    .venv/bin/python bench/run_all.py --data-dir ../shared/datasets          # the full run
+    .venv/bin/python bench/run_all.py --seconds 10 --n 50 --train-epochs 1 --train-limit 10000
+
+Parts, in this order (let nothing else run meanwhile: every part shares the same cores):
+  decode    in-process: the app's decode (network, then uint8 image) of one z, against the
+            network alone, and of 256 in one batch, against 256 single decodes;
+  startup   `python demo.py` until its first /decode answers, against `python -c "import torch,
+            gradio"` (the imports every start pays);
+  REST      round trips of the page's slider event (/show) and of /decode beside /floor, an
+            endpoint returning a constant image (Gradio's own cost); see bench/demo_latency.py;
+  load      CLIENTS clients on loopback for SECONDS s mixing /decode, /jump, /interpolate and
+            /sample (bench/load.py), beside the same mix from one client; the server's resident
+            memory is read before and after, "before" being after a warm-up at the full load;
+  training  images/s of the default recipe against the plain one (bench/train_speed.py).
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gradio
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import demo  # noqa: E402
+from bench import train_speed  # noqa: E402
+from bench.demo_latency import rest_cases  # noqa: E402
+from bench.harness import rss_mb, start_server, time_calls  # noqa: E402
+from bench.load import report, run_load  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+# Targets the issue does not fix, and why: a decode must fit in one 60 Hz frame; a slider round
+# trip in two (30 fps while dragging); a click answer within 0.1 s feels instant, and within 1 s
+# under load a class keeps its flow (Nielsen's response-time limits).
+FRAME_MS, DRAG_MS, INSTANT_MS, FLOW_MS = 16, 33, 100, 1000
+STARTUP_S, RSS_GROWTH = 8.0, 0.05
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, measure, figure, baseline, target="—", met=None):
+        self.rows.append((measure, figure, baseline, target, "—" if met is None else
+                          ("yes" if met else "**no**")))
+        print(f"  {measure}: {figure} | {baseline} | {target}", flush=True)
+
+    def markdown(self):
+        lines = ["| measure | figure | baseline | target | met? |", "|---|---|---|---|---|"]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in self.rows])
+
+
+def ms(p50, p95):
+    return f"{p50:.1f} / {p95:.1f} ms"
+
+
+def decode_part(table, n):
+    torch.set_num_threads(1)  # as demo.py serves
+    lm = demo.get_model()
+    rng = np.random.default_rng(0)
+    zs = rng.uniform(-2, 2, (n + 1, 1, 2)).astype(np.float32)
+    batch = rng.uniform(-2, 2, (256, 2)).astype(np.float32)
+
+    def network(z):
+        with torch.inference_mode():
+            return lm.model.decode(torch.as_tensor(z).to(lm.device))
+
+    one = time_calls(lambda i: demo.decode_grey(lm, zs[i]), n)
+    bare = time_calls(lambda i: network(zs[i]), n)
+    many = time_calls(lambda i: demo.decode_grey(lm, batch), max(n // 5, 10))
+    table.add("decode one z, in-process (p50 / p95)", ms(*one), f"network alone: {ms(*bare)}",
+              f"p95 ≤ {FRAME_MS} ms", one[1] <= FRAME_MS)
+    # 256 is the Sample tab's largest grid, decoded in one call: it should answer at once.
+    table.add("decode 256 z in one batch, in-process (p50 / p95)", ms(*many),
+              f"256 × one z's p50: {256 * one[0]:.0f} ms", f"p95 ≤ {INSTANT_MS} ms",
+              many[1] <= INSTANT_MS)
+
+
+def startup_part(table, server):
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import torch, gradio"], check=True)
+    imports = time.monotonic() - t0
+    table.add("startup: `python demo.py` to the first /decode answered", f"{server.startup_s:.1f} s",
+              f"`import torch, gradio`: {imports:.1f} s", f"≤ {STARTUP_S:g} s",
+              server.startup_s <= STARTUP_S)
+
+
+def rest_part(table, url, n):
+    cases = {(name, protocol): fn for name, protocol, fn in rest_cases(url, n)}
+    timed = {key: time_calls(cases[key], n) for key in
+             [("show", "run"), ("decode", "run"), ("floor", "run"), ("decode", "call"), ("floor", "call")]}
+    for name, protocol, target in [("show", "run", DRAG_MS), ("decode", "run", INSTANT_MS),
+                                   ("decode", "call", INSTANT_MS)]:
+        what = "the slider event /show" if name == "show" else "/decode"
+        how = "one POST /run" if protocol == "run" else "queued: POST /call + GET its stream"
+        figure = timed[name, protocol]
+        table.add(f"REST round trip of {what}, {how} (p50 / p95)", ms(*figure),
+                  f"/floor the same way: {ms(*timed['floor', protocol])}", f"p95 ≤ {target} ms",
+                  figure[1] <= target)
+
+
+def load_part(table, server, clients, seconds):
+    pid = server.proc.pid
+    idle = rss_mb(pid)
+    one = run_load(server.url, pid, 1, min(10, seconds / 3))
+    print("  one client:", report(one), flush=True)
+    warm = run_load(server.url, pid, clients, min(15, seconds / 4))
+    print("  warm-up:", report(warm), flush=True)
+    r = run_load(server.url, pid, clients, seconds)
+    print("  measured:", report(r), flush=True)
+    label = f"load: {clients} clients × {r['seconds']:.0f} s"
+    table.add(f"{label}: requests served", f"{r['served']} ({r['rate']:.0f}/s)",
+              f"1 client: {one['rate']:.0f}/s")
+    table.add(f"{label}: errors", str(r["errors"]), f"1 client: {one['errors']}", "0",
+              r["errors"] == 0)
+    table.add(f"{label}: latency p50 / p95 / p99", f"{r['p50']:.0f} / {r['p95']:.0f} / {r['p99']:.0f} ms",
+              f"1 client: {one['p50']:.0f} / {one['p95']:.0f} / {one['p99']:.0f} ms",
+              f"p95 ≤ {FLOW_MS} ms", r["p95"] <= FLOW_MS)
+    growth = r["rss_after"] / r["rss_before"] - 1
+    table.add(f"{label}: server resident memory before → after",
+              f"{r['rss_before']:.0f} → {r['rss_after']:.0f} MiB ({100 * growth:+.1f} %)",
+              f"idle: {idle:.0f} MiB; after {warm['seconds']:.0f} s warm-up: {r['rss_before']:.0f} MiB",
+              f"growth < {100 * RSS_GROWTH:g} %", growth < RSS_GROWTH)
+    return one, warm, r
+
+
+def training_part(table, data_dir, epochs, limit):
+    result = train_speed.measure(data_dir, epochs, limit)
+    (_, _, default), (_, _, plain) = result["default"], result["plain"]
+    images = f"{limit:,} images" if limit else "all 60,000 images"
+    table.add(f"training throughput, default recipe (median of {epochs} epochs, {images})",
+              f"{default:.0f} images/s ({default / plain:.2f}x)", f"plain recipe: {plain:.0f} images/s",
+              "above the plain recipe", default > plain)
+
+
+def machine():
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor() or "unknown")
+    return (f"{len(os.sched_getaffinity(0))} cores (`nproc`), {model}; Python "
+            f"{platform.python_version()}, torch {torch.__version__}, gradio {gradio.__version__}")
+
+
+def write_results(path, table, argv, loads):
+    one, warm, load = loads
+    path.write_text(f"""# Benchmark results
+
+Written by `make bench` (`python bench/run_all.py{''.join(' ' + a for a in argv)}`) on
+{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; rerun it rather than editing this file.
+
+Machine: {machine()}.
+
+{table.markdown()}
+
+- Each figure was measured in the same run as its baseline. Targets not set by the issue: a
+  decode within one 60 Hz frame ({FRAME_MS} ms), a slider round trip within two ({DRAG_MS} ms), a
+  click answered within {INSTANT_MS} ms, and p95 within {FLOW_MS} ms under load.
+- Load, measured: {report(load)}.
+  Before it, one client: {report(one)}; then the warm-up: {report(warm)}.
+  The load generator runs on the same cores as the server, so these figures are a floor for what
+  the server alone could do.
+- The server is `python demo.py --bench-floor` on 127.0.0.1 (the floor endpoint is bench-only);
+  memory is VmRSS from /proc/PID/status.
+""")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data-dir", default=os.environ.get("LSN_DATA_DIR", "data"), help="MNIST root")
+    p.add_argument("--n", type=int, default=200, help="timed calls per latency figure")
+    p.add_argument("--clients", type=int, default=32)
+    p.add_argument("--seconds", type=float, default=60, help="length of the load test")
+    p.add_argument("--train-epochs", type=int, default=2, help="epochs of each training recipe")
+    p.add_argument("--train-limit", type=int, default=0, help="training images an epoch (0: all)")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    args = p.parse_args()
+    table = Table()
+    threads = torch.get_num_threads()
+    print("decode, in-process", flush=True)
+    decode_part(table, args.n)
+    torch.set_num_threads(threads)
+    print("startup, REST and load against python demo.py", flush=True)
+    server = start_server("--bench-floor")
+    try:
+        startup_part(table, server)
+        rest_part(table, server.url, args.n)
+        loads = load_part(table, server, args.clients, args.seconds)
+        assert server.alive(), server.log_tail()
+    finally:
+        server.stop()
+    print("training", flush=True)
+    training_part(table, args.data_dir, args.train_epochs, args.train_limit)
+    print("\n" + table.markdown())
+    write_results(args.out, table, sys.argv[1:], loads)
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
