@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= $(if $(LSN_DATA_DIR),$(LSN_DATA_DIR),../shared/datasets)
 
-.PHONY: setup demo test train models figures bench clean
+.PHONY: setup demo test train models figures toy bench clean
 
 setup: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
@@ -37,6 +37,11 @@ models: setup
 # The README's figures from the shipped MNIST models.
 figures: setup
 	$(BIN)/python figures.py --out docs/figures --data-dir $(DATA_DIR)
+
+# The 2-D toy VAEs (course part A) and their figures in docs/figures/toy/ (about a minute).
+toy: setup
+	for t in toy1 toy2 toy3; do $(BIN)/python trainer.py --dataset $$t || exit 1; done
+	$(BIN)/python toy.py --out docs/figures/toy
 
 # Every benchmark beside its baseline in one table, also written to bench/RESULTS.md (a few
 # minutes; run it on an otherwise idle machine).

@@ -18,7 +18,9 @@ an unknown class, steps outside 2-64, ...) is refused with a gr.Error naming it.
     /random (seed) -> [x, y] ~ N(0, I)     /sample (mu_x, mu_y, sigma_x, sigma_y, n, seed) -> [[x, y]..]
     /encode (image) -> {"mu", "sigma"}     /models () -> the shipped models and their metadata
 `digit` is a class index or name. The page's slider event is /show (x, y -> the 280 px digit and
-its z text; one POST /gradio_api/run/show). Tests: tests/test_demo_*.py; speed: bench/demo_latency.py.
+its z text; one POST /gradio_api/run/show). /models lists a model whose files are broken with
+its error; the others keep serving. Tests: tests/test_demo_*.py, test_fuzz.py, test_security.py,
+test_faults.py; speed and load: `make bench` (bench/run_all.py).
 """
 
 import argparse
@@ -773,6 +775,11 @@ def main(argv=None):
     p.add_argument("--model", help=f"the model shown first, a name from pretrained/ (default: "
                    f"{DEFAULT_MODEL}, or the first shipped model that loads)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    # Gradio keeps a copy of every component's config per session, 170 KiB here (measured), and
+    # a REST call without a session_hash makes a new session: its default of 10,000 sessions
+    # would let callers grow the server by 1.7 GB. The least recently used session goes first.
+    p.add_argument("--max-sessions", type=int, default=1000,
+                   help="sessions kept in memory (about 170 KiB each)")
     p.add_argument("--bench-floor", action="store_true", help="add the /floor endpoint (bench only)")
     args = p.parse_args(argv)
     # One decode is ~1 ms of tiny ops: splitting it over threads only adds contention.
@@ -788,8 +795,9 @@ def main(argv=None):
     # carry their reason to the caller instead of {"error": null}; handlers raise gr.Error anyway.
     app.queue(default_concurrency_limit=8).launch(
         server_name=args.host, server_port=args.port, share=args.share, max_file_size="20mb",
-        show_error=True, app_kwargs={"max_body_size": MAX_BODY,
-                                     "exception_handlers": {RequestValidationError: malformed}})
+        state_session_capacity=args.max_sessions, show_error=True,
+        app_kwargs={"max_body_size": MAX_BODY,
+                    "exception_handlers": {RequestValidationError: malformed}})
 
 
 if __name__ == "__main__":

@@ -108,10 +108,13 @@ def samples(loaded, seed):
         z = torch.randn(len(x), model.config.latent_dim, generator=gen)
         mu, logvar = model.decode_params(z)
         noisy = reparameterize(mu, logvar, torch.randn(mu.shape, generator=gen))
-        lo, hi = x.min(0).values - 0.5, x.max(0).values + 0.5  # the data's window in every panel
+        # One square window round the data for the row: equal axes keep toy1's 5:1 stretch.
+        lo, hi = x.min(0).values, x.max(0).values
+        half = (hi - lo).max().item() / 2 + 0.3
+        xlim, ylim = [(c - half, c + half) for c in ((lo + hi) / 2).tolist()]
         for ax, points, title in zip(row, [x, noisy, mu], titles):
             ax.scatter(*points.T, s=1, alpha=0.5, rasterized=True)
-            ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), aspect="equal", title=title)
+            ax.set(xlim=xlim, ylim=ylim, aspect="equal", title=title)
             ax.grid(alpha=0.3)
         row[0].set_ylabel(meta["dataset"], fontsize=12)
     fig.suptitle(f"{len(x)} points a panel; z ~ N(0, I)")
@@ -121,7 +124,8 @@ def samples(loaded, seed):
 
 @torch.no_grad()
 def latent(loaded):
-    """A panel a model: the test set's codes (mu), coloured by label."""
+    """A panel a model: the test set's codes (mu), coloured by label, on the same window of the
+    prior N(0, I), so a collapsed posterior (every mu near 0) shows as one."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(loaded), figsize=(4 * len(loaded), 4.2), squeeze=False)
@@ -131,9 +135,11 @@ def latent(loaded):
         mu, _ = model.encode(x)
         for c in labels.unique().tolist():
             ax.scatter(*mu[labels == c].T, s=1, color=colours[c], label=str(c), rasterized=True)
-        ax.set(aspect="equal", xlabel="z1", ylabel="z2", title=meta["dataset"])
+        ax.set(xlim=(-4, 4), ylim=(-4, 4), aspect="equal", xlabel="z1", ylabel="z2",
+               title=meta["dataset"])
         ax.grid(alpha=0.3)
-        ax.legend(title="label", markerscale=6, fontsize=8)
+        if len(labels.unique()) > 1:
+            ax.legend(title="label", markerscale=6, fontsize=8)
     fig.suptitle("test codes mu of q(z|x)")
     fig.tight_layout()
     return fig

@@ -87,7 +87,7 @@ def decode_part(table, n):
 
 def startup_part(table, server):
     t0 = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import torch, gradio"], check=True)
+    subprocess.run([sys.executable, "-c", "import torch, gradio"], check=True, timeout=300)
     imports = time.monotonic() - t0
     table.add("startup: `python demo.py` to the first /decode answered", f"{server.startup_s:.1f} s",
               f"`import torch, gradio`: {imports:.1f} s", f"≤ {STARTUP_S:g} s",
@@ -96,8 +96,8 @@ def startup_part(table, server):
 
 def rest_part(table, url, n):
     cases = {(name, protocol): fn for name, protocol, fn in rest_cases(url, n)}
-    timed = {key: time_calls(cases[key], n) for key in
-             [("show", "run"), ("decode", "run"), ("floor", "run"), ("decode", "call"), ("floor", "call")]}
+    keys = [("show", "run"), ("decode", "run"), ("floor", "run"), ("decode", "call"), ("floor", "call")]
+    timed = {key: time_calls(cases[key], n) for key in keys}
     for name, protocol, target in [("show", "run", DRAG_MS), ("decode", "run", INSTANT_MS),
                                    ("decode", "call", INSTANT_MS)]:
         what = "the slider event /show" if name == "show" else "/decode"
@@ -122,13 +122,15 @@ def load_part(table, server, clients, seconds):
               f"1 client: {one['rate']:.0f}/s")
     table.add(f"{label}: errors", str(r["errors"]), f"1 client: {one['errors']}", "0",
               r["errors"] == 0)
-    table.add(f"{label}: latency p50 / p95 / p99", f"{r['p50']:.0f} / {r['p95']:.0f} / {r['p99']:.0f} ms",
+    table.add(f"{label}: latency p50 / p95 / p99",
+              f"{r['p50']:.0f} / {r['p95']:.0f} / {r['p99']:.0f} ms",
               f"1 client: {one['p50']:.0f} / {one['p95']:.0f} / {one['p99']:.0f} ms",
               f"p95 ≤ {FLOW_MS} ms", r["p95"] <= FLOW_MS)
     growth = r["rss_after"] / r["rss_before"] - 1
     table.add(f"{label}: server resident memory before → after",
               f"{r['rss_before']:.0f} → {r['rss_after']:.0f} MiB ({100 * growth:+.1f} %)",
-              f"idle: {idle:.0f} MiB; after {warm['seconds']:.0f} s warm-up: {r['rss_before']:.0f} MiB",
+              f"before any load: {idle:.0f} MiB, then {r['rss_before'] - idle:+.0f} MiB in the "
+              f"one-client run and a {warm['seconds']:.0f} s warm-up at full load",
               f"growth < {100 * RSS_GROWTH:g} %", growth < RSS_GROWTH)
     return one, warm, r
 
@@ -142,21 +144,23 @@ def training_part(table, data_dir, epochs, limit):
               "above the plain recipe", default > plain)
 
 
-def machine():
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor() or "unknown")
+def machine(threads):
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+                 platform.processor() or "unknown")
     return (f"{len(os.sched_getaffinity(0))} cores (`nproc`), {model}; Python "
-            f"{platform.python_version()}, torch {torch.__version__}, gradio {gradio.__version__}")
+            f"{platform.python_version()}, torch {torch.__version__} (training threads: {threads}"
+            f"), gradio {gradio.__version__}")
 
 
-def write_results(path, table, argv, loads):
+def write_results(path, table, argv, loads, threads):
     one, warm, load = loads
     path.write_text(f"""# Benchmark results
 
 Written by `make bench` (`python bench/run_all.py{''.join(' ' + a for a in argv)}`) on
 {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; rerun it rather than editing this file.
 
-Machine: {machine()}.
+Machine: {machine(threads)}.
 
 {table.markdown()}
 
@@ -200,7 +204,7 @@ def main():
     print("training", flush=True)
     training_part(table, args.data_dir, args.train_epochs, args.train_limit)
     print("\n" + table.markdown())
-    write_results(args.out, table, sys.argv[1:], loads)
+    write_results(args.out, table, sys.argv[1:], loads, threads)
     print(f"\nwrote {args.out}")
 
 

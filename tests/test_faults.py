@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -75,7 +76,8 @@ def one_line_error(text, path):
 def test_trainer_resume_refuses_each_corrupt_checkpoint(corrupt, small_data, tmp_path):
     out = tmp_path / "m.safetensors"
     for case, (path, _) in corrupt.items():
-        msg = exit_message(trainer.main, ["--resume", str(path), "--out", str(out), "--epochs", "1"])
+        msg = exit_message(trainer.main, ["--resume", str(path), "--out", str(out), "--epochs", "1",
+                                          "--batch-size", "64"])
         one_line_error(msg, path)
     assert not out.exists() and not list(tmp_path.iterdir())  # nothing trained, nothing written
 
@@ -84,7 +86,7 @@ def test_trainer_resume_refuses_a_checkpoint_of_another_model(small_data, tmp_pa
     """A valid resumable checkpoint of an AE handed to a VAE run: weights of the wrong shapes."""
     ae = tmp_path / "ae.safetensors"
     assert trainer.main(["--model", "ae", "--beta", "0", "--warmup-epochs", "0", "--epochs", "1",
-                         "--out", str(ae)]) is None
+                         "--batch-size", "64", "--out", str(ae)]) is None
     last = tmp_path / "ae.last.safetensors"
     msg = exit_message(trainer.main, ["--resume", str(last), "--out", str(tmp_path / "v.safetensors")])
     one_line_error(msg, last)
@@ -205,18 +207,21 @@ def test_killed_mid_epoch_keeps_the_last_good_checkpoint_and_resumes(tmp_path, s
     last, log = tmp_path / "m.last.safetensors", tmp_path / "m.log.jsonl"
     proc = subprocess.Popen(train_cmd(out), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=ENV)
-    deadline = time.monotonic() + 150
-    epoch_s = None
-    for line in proc.stdout:  # bounded: the run itself ends after three short epochs
-        if line.startswith("epoch   1"):
-            epoch_s = float(line.split()[-1].rstrip("s"))
-            break
-        assert time.monotonic() < deadline, "no epoch finished in time"
-    assert epoch_s is not None, proc.stdout.read()
-    time.sleep(epoch_s / 2)  # half way through epoch 2
-    proc.send_signal(sig)
-    rest = proc.stdout.read()
-    assert proc.wait(timeout=60) == (130 if sig == signal.SIGINT else -signal.SIGKILL), rest
+    watchdog = threading.Timer(240, proc.kill)  # a hung run ends its output, and so the reads
+    watchdog.start()
+    try:
+        epoch_s = None
+        for line in proc.stdout:
+            if line.startswith("epoch   1"):
+                epoch_s = float(line.split()[-1].rstrip("s"))
+                break
+        assert epoch_s is not None, "the run ended before epoch 1 did"
+        time.sleep(epoch_s / 2)  # half way through epoch 2
+        proc.send_signal(sig)
+        rest = proc.stdout.read()
+        assert proc.wait(timeout=60) == (130 if sig == signal.SIGINT else -signal.SIGKILL), rest
+    finally:
+        watchdog.cancel()
 
     model, meta = nn.load_model(last, device="cpu")  # intact, and it is epoch 1's
     rows = [json.loads(line) for line in log.read_text().splitlines()]
