@@ -98,12 +98,6 @@ class VAE(nn.Module):
         """z [N, latent_dim] -> Bernoulli means (pixel probabilities) [N, 1, 28, 28]."""
         return torch.sigmoid(self.decoder(z))
 
-    def forward(self, x):
-        """-> (logits of x's reconstruction, mu, logvar), z drawn by reparameterisation."""
-        mu, logvar = self.encode(x)
-        z = reparameterize(mu, logvar) if self.training else mu
-        return self.decode_logits(z), mu, logvar
-
 
 def reparameterize(mu, logvar, eps=None):
     """z = mu + sigma * eps, eps ~ N(0, I): the sample is a differentiable function of
