@@ -24,7 +24,8 @@ train: setup
 	$(BIN)/python trainer.py --data-dir $(DATA_DIR)
 
 # Every shipped model, its atlas and the model card (pretrained/README.md). Fashion-MNIST peaks
-# at lr 2e-3: at the default 3e-3 its loss overflowed to inf in epoch 13 (seed 4).
+# at lr 2e-3: at the default 3e-3 its loss overflowed to inf in epoch 13 (seed 4). Its data root
+# is data/ (unpacked there from Debian's dataset-fashion-mnist, or downloaded), not DATA_DIR.
 models: setup
 	$(BIN)/python trainer.py --data-dir $(DATA_DIR) --seed 0 --out pretrained/mnist_vae_beta4.safetensors
 	$(BIN)/python trainer.py --data-dir $(DATA_DIR) --seed 1 --beta 1 --out pretrained/mnist_vae_beta1.safetensors

@@ -367,9 +367,15 @@ def models() -> list[dict]:
 
 # --- page handlers ------------------------------------------------------------------------------
 
-def z_text(lm, x, y):
-    nearest = lm.classes[int(np.argmin(((lm.centres - [x, y]) ** 2).sum(1)))]
-    return f"z = ({x:+.2f}, {y:+.2f})   nearest centre: {nearest}"
+def z_text(lm, x, y, k=15):
+    """z and the class of the k encoded test digits nearest to it. Their vote, not the nearest
+    class centre, says what lives here: a class can have several clusters (the 6s of beta 4 have
+    two) and its centre sits in one of them."""
+    d = ((lm.atlas["mu"].numpy() - [x, y]) ** 2).sum(1)
+    votes = np.bincount(lm.atlas["labels"].numpy()[np.argpartition(d, k)[:k]],
+                        minlength=len(lm.classes))
+    c = int(votes.argmax())
+    return f"z = ({x:+.2f}, {y:+.2f})   {votes[c]} of the {k} nearest test digits: {lm.classes[c]}"
 
 
 def show(x, y, model=None):
@@ -764,6 +770,14 @@ def first_loadable():
     raise error
 
 
+def positive(text):
+    """argparse type: an integer >= 1."""
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
+
+
 def main(argv=None):
     global DEVICE
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -778,7 +792,7 @@ def main(argv=None):
     # Gradio keeps a copy of every component's config per session, 170 KiB here (measured), and
     # a REST call without a session_hash makes a new session: its default of 10,000 sessions
     # would let callers grow the server by 1.7 GB. The least recently used session goes first.
-    p.add_argument("--max-sessions", type=int, default=1000,
+    p.add_argument("--max-sessions", type=positive, default=1000,
                    help="sessions kept in memory (about 170 KiB each)")
     p.add_argument("--bench-floor", action="store_true", help="add the /floor endpoint (bench only)")
     args = p.parse_args(argv)

@@ -41,6 +41,9 @@ class VAEConfig:
     channels: tuple = (16, 32)  # conv widths at 14x14 and 7x7
     hidden: int = 304  # width of the fully connected layers (1.34M parameters in all)
     depth: int = 3  # fully connected hidden layers on each side
+    # Recorded so that a checkpoint names its activation: a later network with the same shapes
+    # but another activation must not load these weights silently.
+    activation: str = "silu"
 
 
 class VAE(nn.Module):
@@ -50,6 +53,8 @@ class VAE(nn.Module):
             raise ValueError(f"VAEConfig.kind must be 'vae' or 'ae', not {config.kind!r}")
         if config.depth < 1:
             raise ValueError(f"VAEConfig.depth must be at least 1, not {config.depth}")
+        if config.activation != "silu":
+            raise ValueError(f"VAEConfig.activation must be 'silu', not {config.activation!r}")
         self.config = config
         c1, c2 = config.channels
         h, flat = config.hidden, c2 * 7 * 7
@@ -168,8 +173,8 @@ class ToyVAE(nn.Module):
 
     def decode_params(self, z):
         """z [N, latent_dim] -> (mu_x, logvar_x) of p(x|z), each [N, data_dim]."""
-        mu, logvar = self.decoder(z).chunk(2, dim=1)
-        return mu, logvar
+        mu_x, logvar_x = self.decoder(z).chunk(2, dim=1)
+        return mu_x, logvar_x
 
     def decode(self, z):
         """z [N, latent_dim] -> the decoder's mean mu_x [N, data_dim] (no decoder noise)."""
@@ -291,6 +296,9 @@ def load_model(path=None, device=None):
         if cfg.get("kind") == "gaussian":
             model = ToyVAE(ToyConfig(**cfg))
         else:
+            if "activation" not in cfg:  # the one-layer ReLU network of the first release
+                raise ValueError("it was made by an earlier version of the network (no "
+                                 "'activation' in its config); retrain it with trainer.py")
             cfg["channels"] = tuple(cfg.get("channels", VAEConfig.channels))
             model = VAE(VAEConfig(**cfg))
     except (TypeError, ValueError) as e:

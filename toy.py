@@ -106,13 +106,13 @@ def samples(loaded, seed):
     for row, (model, meta) in zip(axes, loaded.values()):
         x, _ = toy_split(meta["dataset"], "test")
         z = torch.randn(len(x), model.config.latent_dim, generator=gen)
-        mu, logvar = model.decode_params(z)
-        noisy = reparameterize(mu, logvar, torch.randn(mu.shape, generator=gen))
+        mu_x, logvar_x = model.decode_params(z)
+        noisy = reparameterize(mu_x, logvar_x, torch.randn(mu_x.shape, generator=gen))
         # One square window round the data for the row: equal axes keep toy1's 5:1 stretch.
         lo, hi = x.min(0).values, x.max(0).values
         half = (hi - lo).max().item() / 2 + 0.3
         xlim, ylim = [(c - half, c + half) for c in ((lo + hi) / 2).tolist()]
-        for ax, points, title in zip(row, [x, noisy, mu], titles):
+        for ax, points, title in zip(row, [x, noisy, mu_x], titles):
             ax.scatter(*points.T, s=1, alpha=0.5, rasterized=True)
             ax.set(xlim=xlim, ylim=ylim, aspect="equal", title=title)
             ax.grid(alpha=0.3)

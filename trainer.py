@@ -317,8 +317,9 @@ def main(argv=None):
         lines = log_path.read_text().splitlines()[:start] if log_path.exists() else []
         log_path.write_text("".join(line + "\n" for line in lines))
         print(f"resuming {args.resume} after epoch {start}")
-    elif log_path.exists():
-        log_path.unlink()
+    else:  # a fresh run: an older run's log and resume point are not this run's
+        log_path.unlink(missing_ok=True)
+        last_path.unlink(missing_ok=True)
     print(f"{args.model} on {args.dataset}, {model.num_params():,} parameters, "
           f"{len(x_train):,} training examples, device {device}")
 

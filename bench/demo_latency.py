@@ -17,6 +17,7 @@ counts the distinct digit images shown per second.
 """
 
 import argparse
+import contextlib
 import io
 import os
 import sys
@@ -35,47 +36,56 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
+@contextlib.contextmanager
 def rest_cases(url, n):
-    """-> [(endpoint, protocol, call(i))] for every way of calling timed here; call i of n
-    decodes a new z, as a drag gives."""
-    client = httpx.Client(timeout=30)
+    """with rest_cases(url, n) as cases: [(endpoint, protocol, call(i))], every way of calling
+    timed here; call i of n decodes a new z, as a drag gives. The clients close on exit."""
     img = Image.new("L", (140, 140), 255)  # a drawn-looking 7 for /encode, uploaded once
     ImageDraw.Draw(img).line([(40, 30), (100, 30), (60, 120)], fill=0, width=12)
     png = io.BytesIO()
     img.save(png, "png")
-    files = {"files": ("seven.png", png.getvalue())}
-    image = {"path": client.post(f"{url}/gradio_api/upload", files=files).json()[0],
-             "meta": {"_type": "gradio.FileData"}}
-    gradio_client = Client(url, verbose=False)
-    xs = np.linspace(-1.5, 1.5, n + 1)
-    return [
-        ("show", "run", lambda i: call_run(client, url, "show", [xs[i], 0.1, None])),
-        ("show+png", "run",
-         lambda i: client.get(call_run(client, url, "show", [xs[i], 0.1, None])[0]["url"])),
-        ("decode", "gradio_client", lambda i: gradio_client.predict(xs[i], 0.1, api_name="/decode")),
-        ("floor", "run", lambda i: call_run(client, url, "floor", [])),
-        ("decode", "run", lambda i: call_run(client, url, "decode", [xs[i], 0.1, None])),
-        ("show", "run, no session", lambda i: call_run(client, url, "show", [xs[i], 0.1, None], None)),
-        ("floor", "run, no session", lambda i: call_run(client, url, "floor", [], None)),
-        ("decode", "call", lambda i: call_queued(client, url, "decode", [xs[i], 0.1, None])),
-        ("floor", "call", lambda i: call_queued(client, url, "floor", [])),
-        ("jump", "call", lambda i: call_queued(client, url, "jump", [i % 10, None])),
-        ("morph", "call", lambda i: call_queued(client, url, "morph", [xs[i], 0.0, 7, 0.5, None])),
-        ("interpolate", "call",
-         lambda i: call_queued(client, url, "interpolate", [1, 7, 16, "spherical", None])),
-        ("random", "call", lambda i: call_queued(client, url, "random", [i, None])),
-        ("sample", "call", lambda i: call_queued(client, url, "sample", [0, 0, 1, 1, 16, i, None])),
-        ("encode", "call", lambda i: call_queued(client, url, "encode", [image, None])),
-        ("models", "call", lambda i: call_queued(client, url, "models", [])),
-    ]
+    with httpx.Client(timeout=30) as client:
+        files = {"files": ("seven.png", png.getvalue())}
+        image = {"path": client.post(f"{url}/gradio_api/upload", files=files).json()[0],
+                 "meta": {"_type": "gradio.FileData"}}
+        gradio_client = Client(url, verbose=False)
+        xs = np.linspace(-1.5, 1.5, n + 1)
+        try:
+            yield [
+                ("show", "run", lambda i: call_run(client, url, "show", [xs[i], 0.1, None])),
+                ("show+png", "run",
+                 lambda i: client.get(call_run(client, url, "show", [xs[i], 0.1, None])[0]["url"])),
+                ("decode", "gradio_client",
+                 lambda i: gradio_client.predict(xs[i], 0.1, api_name="/decode")),
+                ("floor", "run", lambda i: call_run(client, url, "floor", [])),
+                ("decode", "run", lambda i: call_run(client, url, "decode", [xs[i], 0.1, None])),
+                ("show", "run, no session",
+                 lambda i: call_run(client, url, "show", [xs[i], 0.1, None], None)),
+                ("floor", "run, no session", lambda i: call_run(client, url, "floor", [], None)),
+                ("decode", "call", lambda i: call_queued(client, url, "decode", [xs[i], 0.1, None])),
+                ("floor", "call", lambda i: call_queued(client, url, "floor", [])),
+                ("jump", "call", lambda i: call_queued(client, url, "jump", [i % 10, None])),
+                ("morph", "call",
+                 lambda i: call_queued(client, url, "morph", [xs[i], 0.0, 7, 0.5, None])),
+                ("interpolate", "call",
+                 lambda i: call_queued(client, url, "interpolate", [1, 7, 16, "spherical", None])),
+                ("random", "call", lambda i: call_queued(client, url, "random", [i, None])),
+                ("sample", "call",
+                 lambda i: call_queued(client, url, "sample", [0, 0, 1, 1, 16, i, None])),
+                ("encode", "call", lambda i: call_queued(client, url, "encode", [image, None])),
+                ("models", "call", lambda i: call_queued(client, url, "models", [])),
+            ]
+        finally:
+            gradio_client.close()
 
 
 def rest_table(url, n):
     print(f"REST latency, N={n} calls each, {url}")
     print(f"{'endpoint':<12} {'protocol':<16} {'p50 ms':>8} {'p95 ms':>8}")
-    for name, protocol, fn in rest_cases(url, n):
-        p50, p95 = time_calls(fn, n)
-        print(f"{name:<12} {protocol:<16} {p50:8.1f} {p95:8.1f}")
+    with rest_cases(url, n) as cases:
+        for name, protocol, fn in cases:
+            p50, p95 = time_calls(fn, n)
+            print(f"{name:<12} {protocol:<16} {p50:8.1f} {p95:8.1f}")
 
 
 DRAG_JS = """async (seconds) => {

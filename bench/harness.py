@@ -74,20 +74,22 @@ def start_server(*args, timeout=180, env=None):
     proc = subprocess.Popen([sys.executable, str(ROOT / "demo.py"), "--port", str(port), *args],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
     server = Server(proc, url, 0.0, log)
-    with httpx.Client(timeout=5) as http:
-        while time.monotonic() - t0 < timeout:  # bounded wait for the first decode
-            if proc.poll() is not None:
-                tail = server.log_tail()
-                log.close()
-                raise RuntimeError(f"demo.py exited with {proc.returncode}: {tail}")
-            try:
-                call_run(http, url, "decode", [0, 0, None])
-                server.startup_s = time.monotonic() - t0
-                return server
-            except httpx.HTTPError:
-                time.sleep(0.05)  # fine-grained, so the startup time is not rounded up much
-    server.stop()
-    raise RuntimeError(f"demo.py did not answer /decode within {timeout} s")
+    try:
+        with httpx.Client(timeout=5) as http:
+            while time.monotonic() - t0 < timeout:  # bounded wait for the first decode
+                if proc.poll() is not None:
+                    raise RuntimeError(f"demo.py exited with {proc.returncode}: "
+                                       f"{server.log_tail()}")
+                try:
+                    call_run(http, url, "decode", [0, 0, None])
+                    server.startup_s = time.monotonic() - t0
+                    return server
+                except httpx.HTTPError:
+                    time.sleep(0.05)  # fine-grained, so the startup time is not rounded up much
+        raise RuntimeError(f"demo.py did not answer /decode within {timeout} s")
+    except BaseException:  # any failure, Ctrl-C included, leaves no server running
+        server.stop()
+        raise
 
 
 def call_run(http, url, name, data, session=SESSION):

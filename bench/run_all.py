@@ -95,9 +95,10 @@ def startup_part(table, server):
 
 
 def rest_part(table, url, n):
-    cases = {(name, protocol): fn for name, protocol, fn in rest_cases(url, n)}
     keys = [("show", "run"), ("decode", "run"), ("floor", "run"), ("decode", "call"), ("floor", "call")]
-    timed = {key: time_calls(cases[key], n) for key in keys}
+    with rest_cases(url, n) as cases:
+        cases = {(name, protocol): fn for name, protocol, fn in cases}
+        timed = {key: time_calls(cases[key], n) for key in keys}
     for name, protocol, target in [("show", "run", DRAG_MS), ("decode", "run", INSTANT_MS),
                                    ("decode", "call", INSTANT_MS)]:
         what = "the slider event /show" if name == "show" else "/decode"

@@ -61,6 +61,8 @@ def test_show_is_an_enlarged_crisp_digit_and_z_text(lm):
     assert img.size == (280, 280)
     assert (a[::10, ::10] == small).all() and (a[5::10, 5::10] == small).all()  # nearest-neighbour
     assert text.startswith(f"z = ({x:+.2f}, {y:+.2f})")
+    seven = lm.centres[7]  # among its 15 nearest test codes most are 7s (atlas built that way)
+    assert demo.show(*seven)[1].endswith("of the 15 nearest test digits: 7")
 
 
 def test_x_y_outside_the_extent_are_clamped(lm):

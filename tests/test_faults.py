@@ -222,6 +222,9 @@ def test_killed_mid_epoch_keeps_the_last_good_checkpoint_and_resumes(tmp_path, s
         assert proc.wait(timeout=60) == (130 if sig == signal.SIGINT else -signal.SIGKILL), rest
     finally:
         watchdog.cancel()
+        if proc.poll() is None:  # a failed assert above must not leave the trainer running
+            proc.kill()
+            proc.wait()
 
     model, meta = nn.load_model(last, device="cpu")  # intact, and it is epoch 1's
     rows = [json.loads(line) for line in log.read_text().splitlines()]

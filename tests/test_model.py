@@ -117,11 +117,15 @@ def _corrupt_cases(tmp_path, model):
     small = nn.VAE(nn.VAEConfig(hidden=16))
     case("wrong_shapes", lambda p: save_file(
         {f"model.{k}": v for k, v in small.state_dict().items()}, p,
-        {"config": json.dumps({"kind": "vae", "latent_dim": 2, "channels": [32, 64], "hidden": 200})}),
-        "do not fit")
+        {"config": json.dumps({"kind": "vae", "latent_dim": 2, "channels": [32, 64], "hidden": 200,
+                               "activation": "silu"})}), "do not fit")
     case("missing_keys", lambda p: save_file(
         {"model.encoder.0.weight": torch.zeros(32, 1, 3, 3)}, p,
-        {"config": json.dumps({"kind": "vae"})}), "do not fit")
+        {"config": json.dumps({"kind": "vae", "activation": "silu"})}), "do not fit")
+    case("old_network", lambda p: save_file(  # the first release's config: no activation, depth
+        {f"model.{k}": v for k, v in small.state_dict().items()}, p,
+        {"config": json.dumps({"kind": "vae", "latent_dim": 2, "channels": [16, 32], "hidden": 400})}),
+        "earlier version of the network")
     case("bad_json", lambda p: save_file({"x": torch.zeros(1)}, p, {"config": "{not json"}),
          "not JSON")
     case("no_config", lambda p: save_file({"x": torch.zeros(1)}, p, {}), "no 'config'")
