@@ -169,23 +169,12 @@ def decode_grey(lm, z):
     """codes [N, 2] -> uint8 images [N, 28, 28] (white ink on black, as MNIST)."""
     z = torch.as_tensor(np.asarray(z, np.float32).reshape(-1, lm.model.config.latent_dim))
     with torch.inference_mode():
-        x = lm.model.decode(z.to(lm.device))
-    return (x[:, 0] * 255).round().to(torch.uint8).cpu().numpy()
-
-
-def enlarge(a, scale):
-    return Image.fromarray(a).resize((a.shape[1] * scale, a.shape[0] * scale), Image.NEAREST)
+        return lu.to_uint8(lm.model.decode(z.to(lm.device)))
 
 
 def tile(frames, cols, scale=2, gap=2):
     """Images [N, h, w] -> one grid image, `cols` per row, grey gaps between them."""
-    n, h, w = frames.shape
-    rows = math.ceil(n / cols)
-    out = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), 96, np.uint8)
-    for i, f in enumerate(frames):
-        r, c = divmod(i, cols)
-        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = f
-    return enlarge(out, scale)
+    return lu.enlarge(lu.mosaic(frames, cols, gap, fill=96), scale)
 
 
 @functools.lru_cache(maxsize=16)
@@ -382,7 +371,7 @@ def show(x, y, model=None):
     """The slider event: only the enlarged digit and its z text (the map marker moves in JS)."""
     lm = get_model(model)
     x, y = clamp_xy(lm, x, y)
-    return enlarge(decode_grey(lm, [[x, y]])[0], DIGIT_SCALE), z_text(lm, x, y)
+    return lu.enlarge(decode_grey(lm, [[x, y]])[0], DIGIT_SCALE), z_text(lm, x, y)
 
 
 def go_to(x, y, model=None):
@@ -430,7 +419,7 @@ def ui_interpolate(a, b, steps, method, model):
     png = fresh_dir() / "interpolation.png"
     gif = png.with_suffix(".gif")
     strip.save(png)
-    anim = [enlarge(np.concatenate(step, axis=1), 4) for step in zip(*frames)]  # methods side by side
+    anim = [lu.enlarge(np.concatenate(step, axis=1), 4) for step in zip(*frames)]  # methods side by side
     anim[0].save(gif, save_all=True, append_images=anim[1:], duration=80, loop=0)
     caption = " / ".join(f"{m} (row {i + 1})" for i, m in enumerate(methods))
     return strip, [str(png), str(gif)], paths, caption
@@ -494,7 +483,7 @@ def ui_model(name, x, y):
 def ui_compare(x, y):
     """The same z decoded by every MNIST model, and each MNIST model's decoded manifold."""
     mnist = [m["name"] for m in models() if m.get("dataset") == "mnist"]
-    digits = [(enlarge(decode_grey(get_model(n), [[x, y]])[0], 4), n) for n in mnist]
+    digits = [(lu.enlarge(decode_grey(get_model(n), [[x, y]])[0], 4), n) for n in mnist]
     return digits, [(manifold(n), n) for n in mnist]
 
 

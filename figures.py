@@ -24,7 +24,7 @@ import torch
 from PIL import Image
 
 import latent_utils as lu
-from interpolation import decode, encode, latent_path, mosaic, pick_images, to_uint8
+from interpolation import decode, encode, latent_path, pick_images
 from neural_network import PRETRAINED, CheckpointError, list_models, load_model, pick_device
 from trainer import load_data
 
@@ -120,7 +120,7 @@ def decoded_grid(loaded, path, spacing):
     fig, axes = image_panels(len(loaded), side, side)
     for ax, (name, (model, _)) in zip(axes, loaded.items()):
         r = 5 if model.config.kind == "ae" else 3  # the AE has no prior to stay near
-        image = mosaic(decode(model, lu.grid([-r, r, -r, r], GRID_N, spacing)), GRID_N)
+        image = lu.mosaic(decode(model, lu.grid([-r, r, -r, r], GRID_N, spacing)), GRID_N)
         ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         ax.set(xticks=[], yticks=[], title=name, xlabel=f"z in [-{r}, {r}]², top row at z2 = {r}")
     fig.suptitle(f"decoded {GRID_N} x {GRID_N} grids, {spacing} spacing")
@@ -133,9 +133,9 @@ def interpolation_rows(loaded, path, images, steps=STEPS):
     for model, _ in loaded.values():
         z = encode(model, images)
         between = decode(model, latent_path(z[0], z[1], steps))
-        rows += [to_uint8(images[:1]), between, to_uint8(images[1:])]
+        rows += [lu.to_uint8(images[:1]), between, lu.to_uint8(images[1:])]
     gap = 2
-    image = mosaic(np.concatenate(rows), steps + 2, gap)
+    image = lu.mosaic(np.concatenate(rows), steps + 2, gap)
     fig, (ax,) = image_panels(1, 2 * image.shape[1], 2 * image.shape[0], top=0.4)  # 2 px a pixel
     ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
     centres = np.arange(steps + 2) * (28 + gap) + 13.5  # of the cells, in image pixels

@@ -153,11 +153,6 @@ def latent_path(z0, z1, steps, method="linear"):
     return (lu.lerp if method == "linear" else lu.slerp)(z0, z1, steps)
 
 
-def to_uint8(x):
-    """Pixel probabilities [N, 1, 28, 28] -> uint8 [N, 28, 28], white ink on black as in MNIST."""
-    return (x[:, 0] * 255).round().to(torch.uint8).cpu().numpy()
-
-
 @torch.no_grad()
 def encode(model, x):
     """Images [N, 1, 28, 28] in [0, 1] -> their mean codes mu [N, d], on the CPU."""
@@ -167,28 +162,13 @@ def encode(model, x):
 @torch.no_grad()
 def decode(model, z):
     """Codes [N, d] -> the decoded images as uint8 [N, 28, 28]."""
-    return to_uint8(model.decode(torch.as_tensor(z).float().to(next(model.parameters()).device)))
-
-
-def mosaic(frames, cols, gap=0, fill=255):
-    """Frames [N, h, w] (N a multiple of cols) -> one array, `cols` a row, `gap` pixels of
-    `fill` between them."""
-    n, h, w = frames.shape
-    cells = np.pad(frames, ((0, 0), (0, gap), (0, gap)), constant_values=fill)
-    out = cells.reshape(n // cols, cols, h + gap, w + gap).transpose(0, 2, 1, 3)
-    out = out.reshape(n // cols * (h + gap), cols * (w + gap))
-    return out[:out.shape[0] - gap, :out.shape[1] - gap]  # no gap after the last row and column
-
-
-def enlarge(a, scale):
-    """Nearest-neighbour upscaling: each pixel a crisp scale x scale square, no blur."""
-    return Image.fromarray(a).resize((a.shape[1] * scale, a.shape[0] * scale), Image.NEAREST)
+    return lu.to_uint8(model.decode(torch.as_tensor(z).float().to(next(model.parameters()).device)))
 
 
 def strip(frames, labels, scale, gap=2):
     """Frames [N, 28, 28] in a row on white, each with its label centred underneath (on two
     lines when one is wider than the frame, as 'centre Ankle boot' is)."""
-    row = enlarge(mosaic(frames, len(frames), gap), scale)
+    row = lu.enlarge(lu.mosaic(frames, len(frames), gap), scale)
     size = 10 + scale  # text height in pixels
     font = ImageFont.load_default(size=size)
     img = Image.new("L", (row.width, row.height + 2 * size + 10), 255)
@@ -204,7 +184,7 @@ def strip(frames, labels, scale, gap=2):
 
 
 def save_gif(frames, path, scale):
-    images = [enlarge(f, scale) for f in frames]
+    images = [lu.enlarge(f, scale) for f in frames]
     # loop=0: play forever
     images[0].save(path, save_all=True, append_images=images[1:], duration=FRAME_MS, loop=0)
 
@@ -219,14 +199,14 @@ def interpolate(args, model, atlas, a, b, out):
     else:
         x, y = load_data(atlas["dataset"], args.data_dir, train=False)
         images = pick_images(x, y, [a, b], args.seed)
-        ends, originals, kind = encode(model, images), to_uint8(images), "test"
+        ends, originals, kind = encode(model, images), lu.to_uint8(images), "test"
     frames = decode(model, latent_path(ends[0], ends[1], args.steps, args.method))
 
     for old in out.glob("step_*.png"):  # a longer earlier run would leave frames past the last step
         old.unlink()
     width = max(2, len(str(args.steps - 1)))
     for i, f in enumerate(frames):
-        enlarge(f, args.scale).save(out / f"step_{i:0{width}d}.png")
+        lu.enlarge(f, args.scale).save(out / f"step_{i:0{width}d}.png")
     labels = [f"{kind} {classes[a]}", *map(str, range(args.steps)), f"{kind} {classes[b]}"]
     row = np.concatenate([originals[:1], frames, originals[1:]])
     strip(row, labels, args.scale).save(out / "strip.png")

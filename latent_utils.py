@@ -1,6 +1,8 @@
 """Pure functions on latent codes: class centres, lerp/slerp paths, morph, grids, semantic
-directions, k-NN accuracy, and the atlas (encoded test set + centres + extent) saved beside each
-model in pretrained/. Torch tensors or numpy arrays in, the same kind out; no model, no UI.
+directions, k-NN accuracy, the atlas (encoded test set + centres + extent) saved beside each
+model in pretrained/, and the few image helpers every tool shares (decoded pixels to uint8, a
+mosaic of frames, crisp enlarging). Torch tensors or numpy arrays in, the same kind out; no model,
+no UI.
 
     import latent_utils as lu
     path = lu.slerp(z0, z1, steps=16)           # [16, d], path[0] == z0, path[-1] == z1
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from neural_network import CheckpointError, load_checkpoint, model_path, save_checkpoint
 
@@ -80,6 +83,28 @@ def morph(z, target, amount):
         raise ValueError(f"amount must be in [0, 1], not {amount}")
     z, target = _as_tensor(z), _as_tensor(target)
     return (z + amount * (target - z)).float()
+
+
+def to_uint8(x):
+    """Pixel probabilities [N, 1, 28, 28] -> uint8 [N, 28, 28], white ink on black as in MNIST."""
+    return (x[:, 0] * 255).round().to(torch.uint8).cpu().numpy()
+
+
+def mosaic(frames, cols, gap=0, fill=255):
+    """Frames [N, h, w] -> one array, `cols` a row, `gap` pixels of `fill` between them (none after
+    the last row and column); the cells a short last row lacks are `fill` too."""
+    n, h, w = frames.shape
+    frames = np.concatenate([frames, np.full((-n % cols, h, w), fill, frames.dtype)])
+    cells = np.pad(frames, ((0, 0), (0, gap), (0, gap)), constant_values=fill)
+    out = cells.reshape(-1, cols, h + gap, w + gap).transpose(0, 2, 1, 3)
+    out = out.reshape(-1, cols * (w + gap))
+    return out[:out.shape[0] - gap, :out.shape[1] - gap]
+
+
+def enlarge(a, scale):
+    """Nearest-neighbour upscaling of a uint8 array to a PIL image: each pixel a crisp
+    scale x scale square, no blur."""
+    return Image.fromarray(a).resize((a.shape[1] * scale, a.shape[0] * scale), Image.NEAREST)
 
 
 def grid(extent, n, spacing="linear"):

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 import interpolation
+import latent_utils as lu
 from trainer import load_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +57,7 @@ def test_test_images_give_frames_a_labelled_strip_and_a_ping_pong_gif(tmp_path):
     strip = Image.open(out / "strip.png")
     assert strip.width == (7 * 30 - 2) * 2 and strip.height > 56  # 5 steps + 2 ends, labels below
     x, y = load_data("mnist", DATA, train=False)
-    three, eight = interpolation.to_uint8(interpolation.pick_images(x, y, [3, 8], seed=1))
+    three, eight = lu.to_uint8(interpolation.pick_images(x, y, [3, 8], seed=1))
     assert np.array_equal(cell(strip, 0, 2), three) and np.array_equal(cell(strip, 6, 2), eight)
     assert np.array_equal(cell(strip, 1, 2), frames[0][::2, ::2])
     gif = Image.open(out / "interpolation.gif")
@@ -87,13 +88,6 @@ def test_tour_of_pi_has_legs_times_frames_plus_one_frames(tmp_path):
     gif = Image.open(tmp_path / "tour.gif")
     assert gif.n_frames == 10 * 3 + 1 and gif.info["loop"] == 0 and gif.size == (56, 56)
     assert not list(tmp_path.glob("step_*.png"))
-
-
-def test_mosaic_puts_gaps_only_between_frames():
-    frames = np.arange(6 * 2 * 3, dtype=np.uint8).reshape(6, 2, 3)
-    m = interpolation.mosaic(frames, cols=3, gap=1, fill=255)
-    assert m.shape == (2 * 2 + 1, 3 * 3 + 2)
-    assert np.array_equal(m[3:5, 4:7], frames[4]) and (m[2] == 255).all() and (m[:, 3] == 255).all()
 
 
 # --- bad input ----------------------------------------------------------------------------------

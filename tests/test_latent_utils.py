@@ -176,3 +176,10 @@ def test_atlas_round_trip(tmp_path):
     assert torch.equal(atlas["mu"], mu) and torch.equal(atlas["labels"], labels)
     assert torch.equal(atlas["centres"], centres) and atlas["classes"] == ["ring", "blob"]
     assert atlas["extent"] == lu.extent(mu)
+
+
+def test_mosaic_puts_gaps_only_between_frames():
+    frames = np.arange(6 * 2 * 3, dtype=np.uint8).reshape(6, 2, 3)
+    m = lu.mosaic(frames, cols=3, gap=1, fill=255)
+    assert m.shape == (2 * 2 + 1, 3 * 3 + 2)
+    assert np.array_equal(m[3:5, 4:7], frames[4]) and (m[2] == 255).all() and (m[:, 3] == 255).all()
