@@ -1,11 +1,12 @@
 # Latent Space Navigator: `make demo` serves the app, `make test` runs the tests; both set up
 # .venv first (once; again when requirements.txt changes).
+# The data root is data.py's one rule: $LSN_DATA_DIR, else data/ (`LSN_DATA_DIR=../shared/datasets
+# make test` on the project's machines, as .ci/run does).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DATA_DIR ?= $(if $(LSN_DATA_DIR),$(LSN_DATA_DIR),../shared/datasets)
 
-.PHONY: setup demo test train models figures toy bench clean
+.PHONY: setup demo test test-fast train models figures toy bench clean
 
 setup: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
@@ -18,36 +19,41 @@ demo: setup
 	$(BIN)/python demo.py
 
 test: setup
-	LSN_DATA_DIR=$(DATA_DIR) $(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q
+
+# Pure functions, handlers and checkpoints: under 30 s (no live server, browser or training).
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
 
 train: setup
-	$(BIN)/python trainer.py --data-dir $(DATA_DIR)
+	$(BIN)/python trainer.py
 
 # Every shipped model, its atlas and the model card (pretrained/README.md). Fashion-MNIST peaks
-# at lr 2e-3: at the default 3e-3 its loss overflowed to inf in epoch 13 (seed 4). Its data root
-# is data/ (unpacked there from Debian's dataset-fashion-mnist, or downloaded), not DATA_DIR.
+# at lr 2e-3: at the default 3e-3 its loss overflowed to inf in epoch 13 (seed 4). It reads
+# data/ (unpacked there from Debian's dataset-fashion-mnist, or downloaded), since the shared
+# MNIST folder holds no Fashion-MNIST.
 models: setup
-	$(BIN)/python trainer.py --data-dir $(DATA_DIR) --seed 0 --out pretrained/mnist_vae_beta4.safetensors
-	$(BIN)/python trainer.py --data-dir $(DATA_DIR) --seed 1 --beta 1 --out pretrained/mnist_vae_beta1.safetensors
-	$(BIN)/python trainer.py --data-dir $(DATA_DIR) --seed 2 --beta 10 --out pretrained/mnist_vae_beta10.safetensors
-	$(BIN)/python trainer.py --data-dir $(DATA_DIR) --seed 3 --model ae --beta 0 --warmup-epochs 0 --out pretrained/mnist_ae.safetensors
+	$(BIN)/python trainer.py --seed 0 --out pretrained/mnist_vae_beta4.safetensors
+	$(BIN)/python trainer.py --seed 1 --beta 1 --out pretrained/mnist_vae_beta1.safetensors
+	$(BIN)/python trainer.py --seed 2 --beta 10 --out pretrained/mnist_vae_beta10.safetensors
+	$(BIN)/python trainer.py --seed 3 --model ae --beta 0 --warmup-epochs 0 --out pretrained/mnist_ae.safetensors
 	$(BIN)/python trainer.py --data-dir data --dataset fashion --seed 4 --lr 2e-3 --out pretrained/fashion_vae_beta4.safetensors
 	$(BIN)/python model_card.py
 	$(MAKE) figures
 
 # The README's figures from the shipped MNIST models.
 figures: setup
-	$(BIN)/python figures.py --out docs/figures --data-dir $(DATA_DIR)
+	$(BIN)/python figures.py --out docs/figures
 
 # The 2-D toy VAEs (course part A) and their figures in docs/figures/toy/ (about a minute).
 toy: setup
 	for t in toy1 toy2 toy3; do $(BIN)/python trainer.py --dataset $$t || exit 1; done
-	$(BIN)/python toy.py --out docs/figures/toy
+	$(BIN)/python figures.py --toy --out docs/figures/toy
 
 # Every benchmark beside its baseline in one table, also written to bench/RESULTS.md (a few
 # minutes; run it on an otherwise idle machine).
 bench: setup
-	$(BIN)/python bench/run_all.py --data-dir $(DATA_DIR)
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV)

@@ -1,11 +1,10 @@
-"""Pure functions on latent codes: class centres, lerp/slerp paths, morph, grids, semantic
-directions, k-NN accuracy, the atlas (encoded test set + centres + extent) saved beside each
-model in pretrained/, and the few image helpers every tool shares (decoded pixels to uint8, a
-mosaic of frames, crisp enlarging). Torch tensors or numpy arrays in, the same kind out; no model,
-no UI.
+"""Pure functions on latent codes: class centres, lerp/slerp paths, morph, grids, k-NN votes and
+accuracy, and the atlas (encoded test set + centres + extent) saved beside each model in
+pretrained/. Tensors or arrays in, float32 tensors out; no model, no images, no UI.
 
     import latent_utils as lu
     path = lu.slerp(z0, z1, steps=16)           # [16, d], path[0] == z0, path[-1] == z1
+    path = lu.latent_path(z0, z1, 16, "spherical")   # the same, by the method's name
     atlas = lu.load_atlas("mnist_vae_beta4")    # dict: mu, sigma, labels, centres, extent, ...
 
 Tested in tests/test_latent_utils.py (`pytest tests/test_latent_utils.py`).
@@ -15,14 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from neural_network import CheckpointError, load_checkpoint, model_path, save_checkpoint
-
-MNIST_CLASSES = [str(d) for d in range(10)]
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-
+from neural_network import CheckpointError, load_checkpoint, model_path, save_checkpoint, sibling
 
 def _as_tensor(z):
     return torch.as_tensor(np.asarray(z) if not torch.is_tensor(z) else z, dtype=torch.float64)
@@ -76,6 +69,16 @@ def slerp(z0, z1, steps):
     return path.float()
 
 
+METHODS = {"linear": lerp, "spherical": slerp}
+
+
+def latent_path(z0, z1, steps, method="linear"):
+    """lerp or slerp by name ("linear" or "spherical")."""
+    if method not in METHODS:
+        raise ValueError(f"method must be 'linear' or 'spherical', not {method!r:.60}")
+    return METHODS[method](z0, z1, steps)
+
+
 def morph(z, target, amount):
     """The point `amount` of the way from z to target (0: z, 1: target)."""
     amount = float(amount)
@@ -83,28 +86,6 @@ def morph(z, target, amount):
         raise ValueError(f"amount must be in [0, 1], not {amount}")
     z, target = _as_tensor(z), _as_tensor(target)
     return (z + amount * (target - z)).float()
-
-
-def to_uint8(x):
-    """Pixel probabilities [N, 1, 28, 28] -> uint8 [N, 28, 28], white ink on black as in MNIST."""
-    return (x[:, 0] * 255).round().to(torch.uint8).cpu().numpy()
-
-
-def mosaic(frames, cols, gap=0, fill=255):
-    """Frames [N, h, w] -> one array, `cols` a row, `gap` pixels of `fill` between them (none after
-    the last row and column); the cells a short last row lacks are `fill` too."""
-    n, h, w = frames.shape
-    frames = np.concatenate([frames, np.full((-n % cols, h, w), fill, frames.dtype)])
-    cells = np.pad(frames, ((0, 0), (0, gap), (0, gap)), constant_values=fill)
-    out = cells.reshape(-1, cols, h + gap, w + gap).transpose(0, 2, 1, 3)
-    out = out.reshape(-1, cols * (w + gap))
-    return out[:out.shape[0] - gap, :out.shape[1] - gap]
-
-
-def enlarge(a, scale):
-    """Nearest-neighbour upscaling of a uint8 array to a PIL image: each pixel a crisp
-    scale x scale square, no blur."""
-    return Image.fromarray(a).resize((a.shape[1] * scale, a.shape[0] * scale), Image.NEAREST)
 
 
 def grid(extent, n, spacing="linear"):
@@ -161,26 +142,22 @@ def class_centres(mu, labels, num_classes=10, k=50, max_candidates=400, accept=N
     return torch.stack(centres).float()
 
 
-def semantic_direction(centres, a, b):
-    """Unit vector from class a's centre to class b's: moving along it turns a into b."""
-    d = _as_tensor(centres[b]) - _as_tensor(centres[a])
-    n = d.norm()
-    if n == 0:
-        raise ValueError(f"classes {a} and {b} share a centre; no direction between them")
-    return (d / n).float()
-
-
-def knn_predict(ref_z, ref_labels, z, k=5, chunk=1024):
-    """Majority label of each z's k nearest reference codes (ties: the smaller label)."""
-    ref_z, z = torch.as_tensor(ref_z).float(), torch.as_tensor(z).float()
+def knn_votes(ref_z, ref_labels, z, k=5, num_classes=None, chunk=1024):
+    """[N, num_classes]: how many of each z's k nearest reference codes carry each label."""
+    ref_z = torch.as_tensor(ref_z).float()
+    z = torch.as_tensor(z).float().reshape(-1, ref_z.shape[1])
     ref_labels = torch.as_tensor(ref_labels).long()
-    num_classes = int(ref_labels.max()) + 1
+    num_classes = num_classes or int(ref_labels.max()) + 1
     out = []
     for i in range(0, len(z), chunk):
         idx = torch.cdist(z[i:i + chunk], ref_z).topk(k, largest=False).indices
-        votes = torch.nn.functional.one_hot(ref_labels[idx], num_classes).sum(1)
-        out.append(votes.argmax(1))
+        out.append(torch.nn.functional.one_hot(ref_labels[idx], num_classes).sum(1))
     return torch.cat(out)
+
+
+def knn_predict(ref_z, ref_labels, z, k=5):
+    """Majority label of each z's k nearest reference codes (ties: the smaller label)."""
+    return knn_votes(ref_z, ref_labels, z, k).argmax(1)
 
 
 def knn_accuracy(ref_z, ref_labels, z, labels, k=5):
@@ -200,8 +177,7 @@ def extent(mu, pad=0.1, q=0.005):
 
 
 def atlas_path(model_name_or_path=None) -> Path:
-    p = model_path(model_name_or_path)
-    return p.with_name(p.name.removesuffix(".safetensors") + ".atlas.safetensors")
+    return sibling(model_path(model_name_or_path), ".atlas.safetensors")
 
 
 def save_atlas(path, mu, sigma, labels, centres, classes, dataset):

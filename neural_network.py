@@ -5,6 +5,8 @@
     model, meta = load_model()        # the shipped default model; CUDA when available, else CPU
     mu, logvar = model.encode(x)      # x: [N, 1, 28, 28] in [0, 1]
     x = model.decode(z)               # z: [N, latent_dim] -> pixel probabilities [N, 1, 28, 28]
+    mu, sigma = encode_all(model, x)  # any N, in batches, on the CPU
+    digits = decode_uint8(model, z)   # uint8 [N, 28, 28]: what every tool shows or saves
 
 ToyVAE (ToyConfig) is the small MLP VAE with a Gaussian decoder for the 2-D toy data of toy.py;
 load_model rebuilds either class from a checkpoint's config.
@@ -21,11 +23,14 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save, save_file
 from torch import nn
+
+from images import to_uint8
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 DEFAULT_MODEL = "mnist_vae_beta4"
@@ -192,6 +197,36 @@ def elbo_terms(model, x, eps=None):
     return loss_terms(model.decode_logits(z), x, mu, logvar)
 
 
+@torch.inference_mode()
+def encode_all(model, x, batch=4000):
+    """Images [N, 1, 28, 28] (or toy points [N, d]) -> (mu, sigma) of q(z|x), each [N, latent_dim]
+    on the CPU, in batches on the model's device. An AE's sigma is 0."""
+    device = next(model.parameters()).device
+    model.eval()
+    mus, sigmas = [], []
+    for i in range(0, len(x), batch):
+        mu, logvar = model.encode(torch.as_tensor(x[i:i + batch]).float().to(device))
+        mus.append(mu.cpu())
+        sigmas.append(torch.exp(0.5 * logvar).cpu())
+    return torch.cat(mus), torch.cat(sigmas)
+
+
+@torch.inference_mode()
+def decode_uint8(model, z):
+    """Codes [N, latent_dim] (array, list or tensor) -> the decoded digits as uint8 [N, 28, 28]:
+    the one decode path of the app, the interpolation tool, the figures and the trainer."""
+    device = next(model.parameters()).device
+    z = z.float() if torch.is_tensor(z) else torch.as_tensor(np.asarray(z, np.float32))
+    z = z.reshape(-1, model.config.latent_dim)
+    return to_uint8(model.decode(z.to(device)).cpu())
+
+
+def model_state(tensors):
+    """The model's own weights from a checkpoint's tensors (saved under "model."; optimizer state
+    and RNG ride beside them under other keys)."""
+    return {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+
+
 def pick_device(name="auto") -> torch.device:
     """The one device rule: CUDA when available, else CPU; 'cpu' or 'cuda' overrides."""
     if name in (None, "auto"):
@@ -223,6 +258,13 @@ def model_path(name_or_path=None) -> Path:
     if p.suffix != ".safetensors":
         p = PRETRAINED / f"{name_or_path}.safetensors"
     return p
+
+
+def sibling(path, suffix) -> Path:
+    """A file beside a checkpoint: NAME.safetensors -> NAME + suffix (".atlas.safetensors",
+    ".log.jsonl", ...)."""
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(".safetensors") + suffix)
 
 
 def save_checkpoint(path, tensors: dict, metadata: dict):
@@ -283,6 +325,19 @@ def save_model(model: VAE | ToyVAE, path, meta: dict | None = None, extra: dict 
     save_checkpoint(path, tensors, {"config": asdict(model.config), "meta": meta or {}})
 
 
+def decoder_bytes(path, dtype=torch.float16) -> bytes:
+    """The decoder half of a checkpoint, as a safetensors file in memory with the checkpoint's own
+    metadata (config and record): what the page fetches to decode in the browser. float16 halves
+    the transfer (1.3 MB instead of 2.7 MB for the default network) and the page's digits still
+    agree with torch's float32 decode within 1/255 per pixel (tests/test_decoder_js.py)."""
+    tensors, metadata = load_checkpoint(path)
+    decoder = {k: v.to(dtype).contiguous() for k, v in tensors.items()
+               if k.startswith("model.decoder.")}
+    if not decoder:
+        raise CheckpointError(f"{path}: holds no decoder weights")
+    return save(decoder, {k: json.dumps(v) for k, v in metadata.items()})
+
+
 def load_model(path=None, device=None):
     """-> (model in eval mode on `device`, meta dict). `path`: a file or a name in pretrained/;
     None is the shipped default model. `device`: None is CUDA when available, else CPU. The
@@ -303,9 +358,8 @@ def load_model(path=None, device=None):
             model = VAE(VAEConfig(**cfg))
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: bad config in metadata: {e}") from None
-    state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
-        model.load_state_dict(state)
+        model.load_state_dict(model_state(tensors))
     except RuntimeError as e:
         detail = " ".join(str(e).split())
         raise CheckpointError(f"{path}: weights do not fit the config {cfg}: {detail}") from None

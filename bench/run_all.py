@@ -1,7 +1,7 @@
 """`make bench`: the app's and the engine's figures, each measured beside its baseline in one run,
 printed as one table and written to bench/RESULTS.md with the date and the machine.
 
-    .venv/bin/python bench/run_all.py --data-dir ../shared/datasets          # the full run
+    .venv/bin/python bench/run_all.py                                        # the full run
     .venv/bin/python bench/run_all.py --seconds 10 --n 50 --train-epochs 1 --train-limit 10000
 
 Parts, in this order (let nothing else run meanwhile: every part shares the same cores):
@@ -31,7 +31,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import demo  # noqa: E402
+import handlers  # noqa: E402
+import neural_network as nn  # noqa: E402
 from bench import train_speed  # noqa: E402
 from bench.demo_latency import rest_cases  # noqa: E402
 from bench.harness import rss_mb, start_server, time_calls  # noqa: E402
@@ -65,7 +66,7 @@ def ms(p50, p95):
 
 def decode_part(table, n):
     torch.set_num_threads(1)  # as demo.py serves
-    lm = demo.get_model()
+    lm = handlers.STORE.get()
     rng = np.random.default_rng(0)
     zs = rng.uniform(-2, 2, (n + 1, 1, 2)).astype(np.float32)
     batch = rng.uniform(-2, 2, (256, 2)).astype(np.float32)
@@ -74,9 +75,9 @@ def decode_part(table, n):
         with torch.inference_mode():
             return lm.model.decode(torch.as_tensor(z).to(lm.device))
 
-    one = time_calls(lambda i: demo.decode_grey(lm, zs[i]), n)
+    one = time_calls(lambda i: nn.decode_uint8(lm.model, zs[i]), n)
     bare = time_calls(lambda i: network(zs[i]), n)
-    many = time_calls(lambda i: demo.decode_grey(lm, batch), max(n // 5, 10))
+    many = time_calls(lambda i: nn.decode_uint8(lm.model, batch), max(n // 5, 10))
     table.add("decode one z, in-process (p50 / p95)", ms(*one), f"network alone: {ms(*bare)}",
               f"p95 ≤ {FRAME_MS} ms", one[1] <= FRAME_MS)
     # 256 is the Sample tab's largest grid, decoded in one call: it should answer at once.
@@ -180,7 +181,7 @@ Machine: {machine(threads)}.
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data-dir", default=os.environ.get("LSN_DATA_DIR", "data"), help="MNIST root")
+    p.add_argument("--data-dir", help="MNIST root (else $LSN_DATA_DIR, else data/)")
     p.add_argument("--n", type=int, default=200, help="timed calls per latency figure")
     p.add_argument("--clients", type=int, default=32)
     p.add_argument("--seconds", type=float, default=60, help="length of the load test")

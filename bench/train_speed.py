@@ -1,6 +1,6 @@
 """Training speed: the plain recipe against the shipped default recipe, side by side in one run.
 
-    python bench/train_speed.py --data-dir ../shared/datasets [--epochs 2] [--limit 10000]
+    python bench/train_speed.py [--data-dir ../shared/datasets] [--epochs 2] [--limit 10000]
 
 plain:   the same conv VAE, batch 128, Adam 1e-3, contiguous (NCHW) tensors;
 default: trainer.py's defaults (batch 256, channels_last, OneCycle to 3e-3).
@@ -18,32 +18,33 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import data  # noqa: E402
 import trainer  # noqa: E402
 from neural_network import VAE, VAEConfig  # noqa: E402
 
+RECIPES = {  # name -> (Recipe changes, memory format)
+    "plain": (dict(batch_size=128, lr=1e-3, schedule="plateau", warmup_epochs=10),
+              torch.contiguous_format),
+    "default": ({}, torch.channels_last),
+}
 
-def recipe(name, data_dir, epochs, n_train):
-    common = ["--data-dir", data_dir, "--epochs", str(epochs)]
-    if name == "plain":
-        args = trainer.get_args(common + ["--batch-size", "128", "--lr", "1e-3",
-                                          "--schedule", "plateau", "--warmup-epochs", "10"])
-        fmt = torch.contiguous_format
-    else:
-        args = trainer.get_args(common)
-        fmt = torch.channels_last
-    torch.manual_seed(args.seed)
+
+def recipe(name, epochs, n_train):
+    changes, fmt = RECIPES[name]
+    r = trainer.recipe_for("mnist", epochs=epochs, **changes)
+    torch.manual_seed(r.seed)
     model = VAE(VAEConfig()).to(memory_format=fmt)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    sched = trainer.make_scheduler(opt, args, n_train)
-    return args, model, opt, sched, fmt
+    opt = torch.optim.Adam(model.parameters(), lr=r.lr)
+    sched = trainer.make_scheduler(opt, r, n_train)
+    return r, model, opt, sched, fmt
 
 
 def measure(data_dir, epochs, limit=0):
     """-> {recipe: (batch size, [images/s of each epoch], median)}, printing each epoch.
     limit > 0 trains on the first `limit` images only (quick checks)."""
-    x, _ = trainer.load_data("mnist", data_dir, train=True)
+    x, _ = data.load("mnist", "train", data_dir)
     x = x[:limit] if limit else x
-    recipes = {name: recipe(name, data_dir, epochs, len(x)) for name in ("plain", "default")}
+    recipes = {name: recipe(name, epochs, len(x)) for name in RECIPES}
     rates = {name: [] for name in recipes}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, "
           f"{len(x):,} images an epoch")
@@ -61,7 +62,7 @@ def measure(data_dir, epochs, limit=0):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data-dir", default=os.environ.get("LSN_DATA_DIR", "data"))
+    p.add_argument("--data-dir", help="dataset root (else $LSN_DATA_DIR, else data/)")
     p.add_argument("--epochs", type=int, default=2, help="epochs of each recipe")
     p.add_argument("--limit", type=int, default=0, help="train on the first N images only (0: all)")
     a = p.parse_args()

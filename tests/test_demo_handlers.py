@@ -1,7 +1,11 @@
-"""demo.py's handlers called directly (no server): decoding, moves, interpolation, sampling,
-encoding and MNIST-style preprocessing, the map, and a clear gr.Error for every bad input.
+"""handlers.py called directly (no server): decoding, moves, interpolation, sampling, encoding,
+model switching and comparison, the map, the shared ModelStore, and a clear gr.Error for every bad
+input; and demo.py's build (element ids, API names, the page's CSS/JS read from web/) and command
+line. Images are checked by their pixels against neural_network.decode_uint8, the one decode path.
 Run: pytest tests/test_demo_handlers.py (needs the shipped models in pretrained/)."""
 
+import base64
+import io
 import os
 import threading
 import time
@@ -10,29 +14,21 @@ import gradio as gr
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw, ImageFile
+from PIL import Image, ImageFile
 
 import demo
+import handlers as h
+import neural_network as nn
 
 FIVE = ["mnist_vae_beta4", "mnist_vae_beta1", "mnist_vae_beta10", "mnist_ae", "fashion_vae_beta4"]
-
-
-def drawn(kind="one", size=200, ink=0, paper=255, mode="L"):
-    """A hand-drawn-looking digit: dark strokes on light paper unless told otherwise."""
-    img = Image.new(mode, (size, size), paper)
-    d = ImageDraw.Draw(img)
-    if kind == "one":
-        d.line([(size * 0.45, size * 0.15), (size * 0.55, size * 0.85)], fill=ink, width=size // 12)
-    elif kind == "zero":
-        d.ellipse([size * 0.3, size * 0.15, size * 0.7, size * 0.85], outline=ink, width=size // 12)
-    else:  # a blob in the top-left corner
-        d.rectangle([5, 5, 40, 60], fill=ink)
-    return img
+ELEM_IDS = {"lsn-map", "lsn-digit", "lsn-x", "lsn-y", "lsn-jump", *(f"lsn-jump-{i}" for i in range(10)),
+            "lsn-z", "lsn-model", "lsn-sketch", "lsn-strip", "lsn-files", "lsn-draw-out", "lsn-hook"}
+API_NAMES = {"decode", "encode", "jump", "morph", "interpolate", "random", "sample", "models", "floor"}
 
 
 @pytest.fixture(scope="module")
 def lm():
-    return demo.get_model()
+    return h.STORE.get()
 
 
 def inside(lm, fx, fy):
@@ -41,95 +37,118 @@ def inside(lm, fx, fy):
     return xmin + fx * (xmax - xmin), ymin + fy * (ymax - ymin)
 
 
+def decoded(lm, *z):
+    """The one decode path's uint8 digits [N, 28, 28] at the codes z."""
+    return nn.decode_uint8(lm.model, [list(p) for p in z])
+
+
+def cell(img, i, j, scale, gap):
+    """Cell (row i, column j) of an images.tile grid, shrunk back to 28x28."""
+    a, step = np.asarray(img), (28 + gap) * scale
+    return a[i * step:i * step + 28 * scale:scale, j * step:j * step + 28 * scale:scale]
+
+
 def test_shipped_models_are_the_five_and_skip_dotted_files():
-    names = demo.list_models()  # from neural_network, as the app uses it
+    names = nn.list_models()  # as the app lists them
     assert set(FIVE) <= set(names)
     assert not any("." in n for n in names)  # NAME.last.safetensors, NAME.atlas.safetensors
 
 
-def test_decode_is_a_28x28_grey_image(lm):
-    img = demo.decode(0.1, -0.2)
+def test_decode_is_the_decoders_28x28_grey_digit(lm):
+    x, y = inside(lm, 0.55, 0.45)
+    img = h.decode(x, y)
     a = np.asarray(img)
     assert img.mode == "L" and a.shape == (28, 28) and a.dtype == np.uint8
-    assert a.max() > a.min()  # a digit, not a flat image
+    assert np.array_equal(a, decoded(lm, (x, y))[0])
+    assert a.max() - a.min() > 100  # a digit, not a flat image
 
 
 def test_show_is_an_enlarged_crisp_digit_and_z_text(lm):
     x, y = inside(lm, 0.3, 0.6)
-    img, text = demo.show(x, y)
-    a, small = np.asarray(img), np.asarray(demo.decode(x, y))
+    img, text = h.show(x, y)
+    a, small = np.asarray(img), decoded(lm, (x, y))[0]
     assert img.size == (280, 280)
-    assert (a[::10, ::10] == small).all() and (a[5::10, 5::10] == small).all()  # nearest-neighbour
+    assert (a[::10, ::10] == small).all() and (a[9::10, 9::10] == small).all()  # nearest-neighbour
     assert text.startswith(f"z = ({x:+.2f}, {y:+.2f})")
     seven = lm.centres[7]  # among its 15 nearest test codes most are 7s (atlas built that way)
-    assert demo.show(*seven)[1].endswith("of the 15 nearest test digits: 7")
+    assert h.show(*seven)[1].endswith("of the 15 nearest test digits: 7")
+
+
+def test_z_text_is_the_vote_of_the_15_nearest_test_codes(lm):
+    x, y = inside(lm, 0.4, 0.7)
+    d = ((lm.atlas["mu"].numpy() - [x, y]) ** 2).sum(1)
+    votes = np.bincount(lm.atlas["labels"].numpy()[np.argsort(d)[:15]], minlength=10)
+    assert h.z_text(lm, x, y) == (f"z = ({x:+.2f}, {y:+.2f})   {votes.max()} of the 15 nearest "
+                                  f"test digits: {lm.classes[votes.argmax()]}")
 
 
 def test_x_y_outside_the_extent_are_clamped(lm):
     xmin, xmax, ymin, ymax = lm.extent
-    assert demo.clamp_xy(lm, 1e9, -1e9) == (xmax, ymin)
-    assert np.array_equal(np.asarray(demo.decode(1e9, -1e9)), np.asarray(demo.decode(xmax, ymin)))
+    assert h.clamp_xy(lm, 1e9, -1e9) == (xmax, ymin)
+    assert np.array_equal(np.asarray(h.decode(1e9, -1e9)), decoded(lm, (xmax, ymin))[0])
 
 
 def test_jump_returns_each_class_centre_by_index_or_name(lm):
     for i, name in enumerate(lm.classes):
-        assert demo.jump(i) == pytest.approx(lm.centres[i].tolist())
-        assert demo.jump(name) == demo.jump(i)
-    assert demo.jump(7.0) == demo.jump(7)
+        assert h.jump(i) == pytest.approx(lm.centres[i].tolist())
+        assert h.jump(name) == h.jump(i)
+    assert h.jump(7.0) == h.jump(7)
+
+
+def test_a_class_button_goes_to_its_centre(lm):
+    x, y, img, text = h.go_to_class(3, None)
+    assert (x, y) == tuple(round(v, 2) for v in h.clamp_xy(lm, *lm.centres[3]))
+    assert np.array_equal(np.asarray(img)[::10, ::10], decoded(lm, (x, y))[0])
 
 
 def test_morph_amount_0_stays_and_1_arrives(lm):
     x, y = inside(lm, 0.7, 0.2)
-    assert demo.morph(x, y, 3, 0) == pytest.approx([x, y])
-    assert demo.morph(x, y, 3, 1) == pytest.approx(lm.centres[3].tolist(), abs=1e-6)
-    half = demo.morph(x, y, 3, 0.5)
+    assert h.morph(x, y, 3, 0) == pytest.approx([x, y])
+    assert h.morph(x, y, 3, 1) == pytest.approx(lm.centres[3].tolist(), abs=1e-6)
+    half = h.morph(x, y, 3, 0.5)
     assert half == pytest.approx(((np.array([x, y]) + lm.centres[3]) / 2).tolist(), abs=1e-6)
+
+
+def test_ui_morph_streams_16_frames_with_animate_and_1_without(lm):
+    x, y = inside(lm, 0.7, 0.2)
+    frames = list(h.ui_morph(x, y, 3, 1, False, None))
+    assert len(frames) == 1 and frames[0][:2] == tuple(round(v, 2) for v in lm.centres[3])
 
 
 @pytest.mark.parametrize("method", ["linear", "spherical"])
 def test_interpolate_runs_from_centre_to_centre(lm, method):
-    path = demo.interpolate(1, 7, 9, method)
+    path = h.interpolate(1, 7, 9, method)
     assert len(path) == 9
     assert path[0] == pytest.approx(lm.centres[1].tolist(), abs=1e-6)
     assert path[-1] == pytest.approx(lm.centres[7].tolist(), abs=1e-6)
+    middle = np.array(path[4])
+    if method == "linear":
+        assert middle == pytest.approx((lm.centres[1] + lm.centres[7]) / 2, abs=1e-5)
+    else:  # the norm goes linearly from one end's to the other's
+        norms = np.linalg.norm(lm.centres[[1, 7]], axis=1)
+        assert np.linalg.norm(middle) == pytest.approx(norms.mean(), abs=1e-5)
 
 
 def test_sample_with_sigma_0_repeats_mu():
-    assert demo.sample(0.5, -1.0, 0, 0, n=5, seed=3) == [[0.5, -1.0]] * 5
+    assert h.sample(0.5, -1.0, 0, 0, n=5, seed=3) == [[0.5, -1.0]] * 5
 
 
 def test_sample_and_random_are_reproducible_by_seed():
-    assert demo.sample(0, 0, 1, 1, 8, seed=1) == demo.sample(0, 0, 1, 1, 8, seed=1)
-    assert demo.sample(0, 0, 1, 1, 8, seed=1) != demo.sample(0, 0, 1, 1, 8, seed=2)
-    assert demo.random_point(5) == demo.random_point(5) != demo.random_point(6)
-    z = np.array(demo.sample(0, 0, 1, 0.5, 256, seed=0))
+    assert h.sample(0, 0, 1, 1, 8, seed=1) == h.sample(0, 0, 1, 1, 8, seed=1)
+    assert h.sample(0, 0, 1, 1, 8, seed=1) != h.sample(0, 0, 1, 1, 8, seed=2)
+    assert h.random_point(5) == h.random_point(5) != h.random_point(6)
+    z = np.array(h.sample(0, 0, 1, 0.5, 256, seed=0))
     assert abs(z.mean(0)).max() < 0.2 and z.std(0) == pytest.approx([1, 0.5], rel=0.2)
 
 
-def test_preprocessing_dark_ink_on_light_paper_becomes_white_on_black():
-    x = demo.mnist_style(drawn("one"))
-    assert x.shape == (28, 28) and x.dtype == np.float32
-    assert x[0].max() == 0 and x[:, 0].max() == 0  # black border
-    assert x.max() == pytest.approx(1, abs=0.05)  # white ink
-    ys, xs = np.nonzero(x > 0.05)
-    assert max(np.ptp(ys), np.ptp(xs)) + 1 in (19, 20, 21)  # longest side scaled to 20 px
+def test_ui_random_goes_to_the_seeds_point_and_advances_the_seed(lm):
+    x, y, img, text, seed = h.ui_random(5, None)
+    assert (x, y) == tuple(round(v, 2) for v in h.clamp_xy(lm, *h.random_point(5))) and seed == 6
+    assert h.ui_random(h.MAX_SEED, None)[-1] == 0
 
 
-def test_preprocessing_keeps_white_on_black_and_centres_by_mass():
-    light, dark = demo.mnist_style(drawn("blob")), demo.mnist_style(drawn("blob", ink=255, paper=0))
-    assert np.allclose(light, dark, atol=0.02)  # light paper inverted, dark paper left alone
-    cy, cx = (np.indices(dark.shape) * dark).reshape(2, -1).sum(1) / dark.sum()
-    assert abs(cy - 13.5) <= 1 and abs(cx - 13.5) <= 1  # the corner blob is centred by mass
-
-
-def test_preprocessing_lays_a_transparent_sketch_on_white_paper():
-    sketch = drawn("zero", ink=(0, 0, 0, 255), paper=(0, 0, 0, 0), mode="RGBA")  # as Sketchpad gives
-    assert np.allclose(demo.mnist_style(sketch), demo.mnist_style(drawn("zero")), atol=0.02)
-    assert demo.open_image({"composite": np.asarray(sketch)}).size == (200, 200)
-
-
-def test_encode_of_a_drawn_one_lands_among_the_ones(lm):
-    out = demo.encode(drawn("one"))
+def test_encode_of_a_drawn_one_lands_among_the_ones(lm, draw):
+    out = h.encode(draw("one"))
     mu, sigma = np.array(out["mu"]), np.array(out["sigma"])
     assert mu.shape == sigma.shape == (2,) and np.isfinite(mu).all() and (sigma > 0).all()
     d = ((lm.atlas["mu"].numpy() - mu) ** 2).sum(1)
@@ -137,57 +156,85 @@ def test_encode_of_a_drawn_one_lands_among_the_ones(lm):
     assert np.bincount(nearest, minlength=10).argmax() == 1
 
 
-def test_encode_of_an_ae_has_sigma_0(tmp_path):
-    path = tmp_path / "one.png"
-    drawn("one").save(path)
-    assert demo.encode(str(path), model="mnist_ae")["sigma"] == [0.0, 0.0]
+def test_a_sketchpad_value_encodes_as_the_same_drawing_on_paper(draw):
+    """The Sketchpad gives {"composite": RGBA array}, transparent where nothing is drawn."""
+    sketch = draw("zero", ink=(0, 0, 0, 255), paper=(0, 0, 0, 0), mode="RGBA")
+    out, paper = h.encode({"composite": np.asarray(sketch)}), h.encode(draw("zero"))
+    assert out["mu"] == pytest.approx(paper["mu"], abs=0.05)
+
+
+def test_encode_of_an_ae_has_sigma_0(seven_png):
+    assert h.encode(seven_png, model="mnist_ae")["sigma"] == [0.0, 0.0]
 
 
 def test_models_lists_the_five_with_metadata():
-    found = {m["name"]: m for m in demo.models()}
-    assert set(FIVE) <= set(found) and demo.models()[0]["name"] == "mnist_vae_beta4"
+    found = {m["name"]: m for m in h.models()}
+    assert set(FIVE) <= set(found) and h.models()[0]["name"] == "mnist_vae_beta4"
     assert found["mnist_ae"]["kind"] == "ae" and found["mnist_vae_beta10"]["beta"] == 10
     assert found["fashion_vae_beta4"]["dataset"] == "fashion"
     assert "Sneaker" in found["fashion_vae_beta4"]["classes"]
     for m in found.values():
         assert {"elbo", "knn5_accuracy"} <= set(m["test"]) and m["parameters"] > 0
-    assert demo.jump("Sneaker", model="fashion_vae_beta4") == pytest.approx(
-        demo.get_model("fashion_vae_beta4").centres[7].tolist())
+    assert h.jump("Sneaker", model="fashion_vae_beta4") == pytest.approx(
+        h.STORE.get("fashion_vae_beta4").centres[7].tolist())
 
 
 def test_each_model_loads_once_under_concurrent_first_requests(monkeypatch):
-    calls = []
-    load = demo.load_model
-    monkeypatch.setattr(demo, "load_model", lambda *a: calls.append(a) or load(*a))
-    monkeypatch.delitem(demo._LOADED, "mnist_vae_beta1", raising=False)
-    threads = [threading.Thread(target=demo.get_model, args=("mnist_vae_beta1",)) for _ in range(8)]
+    calls, load = [], h.load_model
+    monkeypatch.setattr(h, "load_model", lambda *a: calls.append(a) or load(*a))
+    store = h.ModelStore()
+    threads = [threading.Thread(target=store.get, args=("mnist_vae_beta1",)) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
-    assert len(calls) == 1
+    assert len(calls) == 1 and "mnist_vae_beta1" in store
+
+
+def test_reset_forgets_the_models_and_the_downloads():
+    store = h.ModelStore()
+    first, folder = store.get(), store.out_dir()
+    assert store.get() is first and store.manifold() is store.manifold()
+    store.reset(torch.device("cpu"))
+    assert nn.DEFAULT_MODEL not in store and not folder.exists()
+    again = store.get()
+    assert again is not first and again.device == torch.device("cpu") and store.out_dir() != folder
+    store.reset()
 
 
 def test_map_has_classes_centres_and_overlays(lm):
-    fig = demo.map_figure(None)
+    fig = h.map_figure(None)
     points = fig.data[:len(lm.classes)]
     assert [t.name for t in points] == lm.classes
-    assert sum(len(t.x) for t in points) == min(demo.MAP_POINTS, len(lm.atlas["mu"]))
+    assert sum(len(t.x) for t in points) == min(h.MAP_POINTS, len(lm.atlas["mu"]))
     assert [a.text for a in fig.layout.annotations] == [f"<b>{c}</b>" for c in lm.classes]
     assert not fig.layout.images
-    path = {"linear": demo.interpolate(0, 9, 5, "linear")}
-    full = demo.map_figure(None, demo.OVERLAYS, path, [[0, 0], [1, 1]],
-                           {"mu": [0.1, 0.2], "sigma": [0.3, 0.4]})
+    path = {"linear": h.interpolate(0, 9, 5, "linear")}
+    full = h.map_figure(None, h.OVERLAYS, path, [[0, 0], [1, 1]],
+                        {"mu": [0.1, 0.2], "sigma": [0.3, 0.4]})
     assert {"linear", "samples", "drawing"} <= {t.name for t in full.data}
-    assert full.layout.images[0].source.startswith("data:image/png;base64,")
+    uri = full.layout.images[0].source
+    assert uri.startswith("data:image/png;base64,")
+    background = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
+    manifold = np.asarray(h.STORE.manifold())  # the decoded 20 x 20 grid, dark ink on white
+    assert background.shape == (20 * 28, 20 * 28) and np.array_equal(background, 255 - manifold)
+    assert np.array_equal(manifold[:28, :28], decoded(lm, (lm.extent[0], lm.extent[3]))[0])
 
 
-def test_interpolation_writes_a_strip_png_and_a_gif():
-    strip, files, paths, caption = demo.ui_interpolate(1, 7, 20, "both", None)
+def test_interpolation_writes_a_strip_png_and_a_gif(lm):
+    strip, files, paths, caption = h.ui_interpolate(1, 7, 20, "both", None)
     assert set(paths) == {"linear", "spherical"} and "spherical" in caption
-    assert strip.size[1] > 2 * 28 * 2  # 20 frames in rows of 16, one block per method
+    # 20 frames in rows of 16, each method from a new row: 4 rows, cells 2x with 2 px gaps
+    assert strip.size == (16 * 30 * 2 - 4, 4 * 30 * 2 - 4)
+    first, last = decoded(lm, lm.centres[1], lm.centres[7])
+    assert np.array_equal(cell(strip, 0, 0, 2, 2), first)  # linear, first frame
+    assert np.array_equal(cell(strip, 1, 3, 2, 2), last)  # linear, frame 20
+    assert np.array_equal(cell(strip, 2, 0, 2, 2), first)  # spherical, first frame
+    assert np.array_equal(cell(strip, 1, 15, 2, 2), np.zeros((28, 28)))  # padding: black
     png, gif = (Image.open(f) for f in files)
-    assert png.size == strip.size and gif.size == (2 * 28 * 4, 28 * 4)  # methods side by side
+    assert png.size == strip.size and np.array_equal(np.asarray(png), np.asarray(strip))
+    assert gif.size == (2 * 28 * 4, 28 * 4)  # methods side by side
+    assert np.array_equal(np.asarray(gif.convert("L"))[::4, ::4], np.hstack([first, first]))
     durations = []
     for i in range(gif.n_frames):  # PIL merges identical neighbours, adding their durations
         gif.seek(i)
@@ -196,85 +243,145 @@ def test_interpolation_writes_a_strip_png_and_a_gif():
 
 
 def test_sampling_buttons():
-    assert demo.sample_preset("reset to N(0, 1)", 1, 2, 0.5, 0.5, 7) == (0, 0, 1, 1, 0)
-    assert demo.sample_preset("prior N(0, I)", 1, 2, 0.5, 0.5, 7) == (0, 0, 1, 1, 8)
-    assert demo.sample_preset("resample", 1, 2, 0.5, 0.5, 7) == (1, 2, 0.5, 0.5, 8)
-    mu_x, mu_y, *rest = demo.sample_preset("randomize mu", 1, 2, 0.5, 0.5, 7)
+    assert h.sample_preset("reset to N(0, 1)", 1, 2, 0.5, 0.5, 7) == (0, 0, 1, 1, 0)
+    assert h.sample_preset("prior N(0, I)", 1, 2, 0.5, 0.5, 7) == (0, 0, 1, 1, 8)
+    assert h.sample_preset("resample", 1, 2, 0.5, 0.5, 7) == (1, 2, 0.5, 0.5, 8)
+    mu_x, mu_y, *rest = h.sample_preset("randomize mu", 1, 2, 0.5, 0.5, 7)
     assert -3 <= mu_x <= 3 and -3 <= mu_y <= 3 and rest == [0.5, 0.5, 8]
-    assert demo.sample_preset("randomize mu", 0, 0, 1, 1, 7)[:2] == (mu_x, mu_y)  # seeded
+    assert h.sample_preset("randomize mu", 0, 0, 1, 1, 7)[:2] == (mu_x, mu_y)  # seeded
 
 
-def test_sampling_and_encoding_page_handlers():
-    grid, table, z = demo.ui_sample(0, 0, 1, 1, 9, 0, None)
+def test_sample_grid_shows_the_decodes_of_its_codes(lm):
+    grid, table, z = h.ui_sample(0, 0, 1, 1, 9, 0, None)
     assert grid.size == (3 * 30 * 2 - 4, 3 * 30 * 2 - 4) and len(table) == len(z) == 9
-    pair, text, state = demo.ui_encode(drawn("zero"), None)
-    assert pair.size[1] == 28 * 5 and "mu" in text and set(state) == {"mu", "sigma"}
-    x, y, img, ztext = demo.go_to_drawing(state, None)
+    assert table == [[round(a, 3), round(b, 3)] for a, b in z]
+    digits = decoded(lm, *z)
+    for k in (0, 4, 8):
+        assert np.array_equal(cell(grid, k // 3, k % 3, 2, 2), digits[k])
+
+
+def test_encoding_shows_the_input_and_its_reconstruction(lm, draw):
+    pair, text, state = h.ui_encode(draw("zero"), None)
+    assert set(state) == {"mu", "sigma"} and text.startswith(f"mu = ({state['mu'][0]:+.2f}, ")
+    assert pair.size == (2 * 28 * 5 + 4 * 5, 28 * 5)
+    x = (h.prepared(draw("zero")) * 255).round().astype(np.uint8)
+    assert np.array_equal(cell(pair, 0, 0, 5, 4), x) and x.max() == 255
+    assert np.array_equal(cell(pair, 0, 1, 5, 4), decoded(lm, state["mu"])[0])
+    x, y, img, ztext = h.go_to_drawing(state, None)
+    assert (x, y) == tuple(round(v, 2) for v in h.clamp_xy(lm, *state["mu"]))
     assert img.size == (280, 280)
 
 
+def test_switching_model_updates_ranges_classes_and_clears_overlays():
+    fashion = h.STORE.get("fashion_vae_beta4")
+    new = h.ui_model("fashion_vae_beta4", 0.5, -0.5)
+    assert set(new) == {"x", "y", "digit", "z", "info", "target", "start", "end", "path", "samples",
+                        "drawing", *(f"jump_{i}" for i in range(10))}
+    xmin, xmax, ymin, ymax = fashion.extent
+    assert (new["x"].minimum, new["x"].maximum, new["y"].minimum, new["y"].maximum) == (
+        xmin, xmax, ymin, ymax)
+    assert [new[f"jump_{i}"].value for i in range(10)] == fashion.classes
+    assert new["start"].choices == new["end"].choices == [(c, c) for c in fashion.classes]
+    assert (new["start"].value, new["end"].value) == ("T-shirt/top", "Ankle boot")
+    assert new["path"] is new["samples"] is new["drawing"] is None
+    assert "| model | fashion_vae_beta4 |" in new["info"]
+    x, y = h.clamp_xy(fashion, 0.5, -0.5)
+    assert np.array_equal(np.asarray(new["digit"])[::10, ::10], decoded(fashion, (x, y))[0])
+
+
+def test_compare_decodes_the_same_z_with_each_mnist_model():
+    digits, grids = h.ui_compare(0.3, -0.4)
+    names = [n for n in nn.list_models() if n.startswith("mnist")]
+    assert sorted(n for _, n in digits) == sorted(names) == sorted(n for _, n in grids)
+    for img, name in digits:
+        m = h.STORE.get(name)
+        assert np.array_equal(np.asarray(img)[::4, ::4], decoded(m, h.clamp_xy(m, 0.3, -0.4))[0])
+    assert all(g.size == (20 * 28, 20 * 28) for g, _ in grids)
+
+
+def test_the_page_keeps_its_ids_api_names_css_and_js():
+    app = demo.build_app(bench_floor=True)
+    blocks = {b.elem_id: b for b in app.blocks.values() if getattr(b, "elem_id", None)}
+    assert ELEM_IDS <= set(blocks)
+    public = {f.api_name for f in app.fns.values() if f.api_visibility == "public"}
+    assert public == API_NAMES
+    assert any(f.api_name.startswith("show") and f.api_visibility == "undocumented"
+               for f in app.fns.values())
+    hook = blocks["lsn-hook"]
+    assert hook.js_on_load == (demo.WEB / "navigator.js").read_text()
+    assert (demo.WEB / "navigator.css").read_text() in hook.head
+    assert "window.lsnMark = " in hook.js_on_load
+    assert [f.js for f in app.fns.values() if f.js] == ["window.lsnMark"]
+    # the model switch's {name: value} lands on the components of those names
+    switch = next(f for f in app.fns.values() if f.name == "ui_model")
+    out = switch.fn("mnist_ae", 0, 0)
+    assert set(out) == set(switch.outputs) and blocks["lsn-jump-9"] in out and blocks["lsn-x"] in out
+
+
+@pytest.mark.slow  # over 1 s: it builds the app twice
 def test_main_honours_env_and_flags_and_refuses_bad_models(monkeypatch):
     seen = {}
     monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kw: seen.update(kw))
     monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
     monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
-    demo.main([])
-    assert (seen["server_name"], seen["server_port"], seen["share"]) == ("0.0.0.0", 7999, False)
-    demo.main(["--host", "127.0.0.1", "--port", "7001"])
-    assert (seen["server_name"], seen["server_port"]) == ("127.0.0.1", 7001)
-    for bad in ["../pretrained/mnist_vae_beta4", "nope", "mnist_vae_beta4.last"]:
-        with pytest.raises(SystemExit, match="not a path|unknown model"):
-            demo.main(["--model", bad])
-    if not torch.cuda.is_available():
-        with pytest.raises(SystemExit, match="CUDA is not available"):
-            demo.main(["--device", "cuda"])
-    torch.set_num_threads(2)  # main() set 1 for the server; give the other tests their default
-
-
-def bomb(tmp_path, size):
-    """A PNG that is small on disk and huge once decoded."""
-    path = tmp_path / f"bomb{size[0]}x{size[1]}.png"
-    Image.new("1", size).save(path)
-    return str(path)
+    threads = torch.get_num_threads()
+    try:
+        demo.main([])
+        assert (seen["server_name"], seen["server_port"], seen["share"]) == ("0.0.0.0", 7999, False)
+        demo.main(["--host", "127.0.0.1", "--port", "7001"])
+        assert (seen["server_name"], seen["server_port"]) == ("127.0.0.1", 7001)
+        for bad in ["../pretrained/mnist_vae_beta4", "nope", "mnist_vae_beta4.last"]:
+            with pytest.raises(SystemExit, match="not a path|unknown model"):
+                demo.main(["--model", bad])
+        if not torch.cuda.is_available():
+            with pytest.raises(SystemExit, match="CUDA is not available"):
+                demo.main(["--device", "cuda"])
+    finally:
+        torch.set_num_threads(threads)  # main() set 1 for the server; the other tests keep theirs
 
 
 BAD = [  # (handler, args, kwargs, words the message must contain)
-    (demo.decode, (float("nan"), 0), {}, "x must be a finite number"),
-    (demo.decode, (0, float("inf")), {}, "y must be a finite number"),
-    (demo.decode, ("abc", 0), {}, "x must be a number"),
-    (demo.decode, (True, 0), {}, "x must be a number"),
-    (demo.decode, (None, 0), {}, "x must be a number"),
-    (demo.jump, (10,), {}, "digit must be one of the classes"),
-    (demo.jump, (-1,), {}, "digit must be one of the classes"),
-    (demo.jump, (3.5,), {}, "digit must be one of the classes"),
-    (demo.jump, ("seven",), {}, "digit must be one of the classes"),
-    (demo.morph, (0, 0, 3, 1.5), {}, "amount must be between 0 and 1"),
-    (demo.morph, (0, 0, 3, float("nan")), {}, "amount must be a finite number"),
-    (demo.interpolate, (1, 7, 1), {}, "steps must be between 2 and 64"),
-    (demo.interpolate, (1, 7, 65), {}, "steps must be between 2 and 64"),
-    (demo.interpolate, (1, 7, 10**12), {}, "steps must be between 2 and 64"),
-    (demo.interpolate, (1, 7, 2.5), {}, "steps must be a whole number"),
-    (demo.interpolate, (1, 7, "ten"), {}, "steps must be a number"),
-    (demo.interpolate, (1, 7, 8, "cubic"), {}, "method must be 'linear' or 'spherical'"),
-    (demo.interpolate, (1, 70, 8), {}, "digit_b must be one of the classes"),
-    (demo.sample, (0, 0, -1, 1), {}, "sigma_x must be between 0 and 2"),
-    (demo.sample, (0, 0, 1, 1, 10**9), {}, "n must be between 1 and 256"),
-    (demo.sample, (0, 0, 1, 1, 0), {}, "n must be between 1 and 256"),
-    (demo.sample, (4, 0, 1, 1), {}, "mu_x must be between -3 and 3"),
-    (demo.sample, (0, 0, 1, 1, 4, -1), {}, "seed must be between 0 and"),
-    (demo.random_point, ("x",), {}, "seed must be a number"),
-    (demo.random_point, (2**40,), {}, "seed must be between 0 and"),
-    (demo.decode, (0, 0), {"model": "nope"}, "unknown model 'nope'"),
-    (demo.decode, (0, 0), {"model": "../pretrained/mnist_vae_beta4"}, "not a path"),
-    (demo.decode, (0, 0), {"model": "a/b"}, "not a path"),
-    (demo.decode, (0, 0), {"model": "mnist_vae_beta4.last"}, "unknown model"),
-    (demo.jump, (1,), {"model": 5}, "model must be a model name"),
-    (demo.encode, (None,), {}, "image is empty"),
-    (demo.encode, ({"composite": None},), {}, "image is empty"),
-    (demo.encode, (np.zeros((0, 0), np.uint8),), {}, "image is empty"),
-    (demo.encode, (Image.new("L", (50, 50), 255),), {}, "no ink"),
-    (demo.encode, (__file__,), {}, "not a readable image"),
-    (demo.go_to_drawing, (None, None), {}, "nothing encoded yet"),
+    (h.decode, (float("nan"), 0), {}, "x must be a finite number"),
+    (h.decode, (0, float("inf")), {}, "y must be a finite number"),
+    (h.decode, ("abc", 0), {}, "x must be a number"),
+    (h.decode, (True, 0), {}, "x must be a number"),
+    (h.decode, (None, 0), {}, "x must be a number"),
+    (h.decode, (10**400, 0), {}, "x must be a finite number, not an integer of 401 digits"),
+    (h.jump, (10,), {}, "digit must be one of the classes"),
+    (h.jump, (-1,), {}, "digit must be one of the classes"),
+    (h.jump, (3.5,), {}, "digit must be one of the classes"),
+    (h.jump, ("seven",), {}, "digit must be one of the classes"),
+    (h.jump, ([7],), {}, "digit must be one of the classes"),
+    (h.morph, (0, 0, 3, 1.5), {}, "amount must be between 0 and 1"),
+    (h.morph, (0, 0, 3, float("nan")), {}, "amount must be a finite number"),
+    (h.interpolate, (1, 7, 1), {}, "steps must be between 2 and 64"),
+    (h.interpolate, (1, 7, 65), {}, "steps must be between 2 and 64"),
+    (h.interpolate, (1, 7, 10**12), {}, "steps must be between 2 and 64"),
+    (h.interpolate, (1, 7, 2.5), {}, "steps must be a whole number"),
+    (h.interpolate, (1, 7, "ten"), {}, "steps must be a number"),
+    (h.interpolate, (1, 7, 8, "cubic"), {}, "method must be 'linear' or 'spherical'"),
+    (h.interpolate, (1, 7, 8, ["linear"]), {}, "method must be 'linear' or 'spherical'"),
+    (h.interpolate, (1, 7, 8, {"a": 1}), {}, "method must be 'linear' or 'spherical'"),
+    (h.interpolate, (1, 70, 8), {}, "digit_b must be one of the classes"),
+    (h.sample, (0, 0, -1, 1), {}, "sigma_x must be between 0 and 2"),
+    (h.sample, (0, 0, 1, 1, 10**9), {}, "n must be between 1 and 256"),
+    (h.sample, (0, 0, 1, 1, 0), {}, "n must be between 1 and 256"),
+    (h.sample, (4, 0, 1, 1), {}, "mu_x must be between -3 and 3"),
+    (h.sample, (0, 0, 1, 1, 4, -1), {}, "seed must be between 0 and"),
+    (h.random_point, ("x",), {}, "seed must be a number"),
+    (h.random_point, (2**40,), {}, "seed must be between 0 and"),
+    (h.decode, (0, 0), {"model": "nope"}, "unknown model 'nope'"),
+    (h.decode, (0, 0), {"model": "../pretrained/mnist_vae_beta4"}, "not a path"),
+    (h.decode, (0, 0), {"model": "a/b"}, "not a path"),
+    (h.decode, (0, 0), {"model": "mnist_vae_beta4.last"}, "unknown model"),
+    (h.jump, (1,), {"model": 5}, "model must be a model name"),
+    (h.encode, (None,), {}, "image is empty"),
+    (h.encode, ({"composite": None},), {}, "image is empty"),
+    (h.encode, (np.zeros((0, 0), np.uint8),), {}, "image is empty"),
+    (h.encode, (Image.new("L", (50, 50), 255),), {}, "no ink"),
+    (h.encode, (__file__,), {}, "not a readable image"),
+    (h.ui_encode, (Image.new("L", (50, 50), 0), None), {}, "no ink"),
+    (h.go_to_drawing, (None, None), {}, "nothing encoded yet"),
 ]
 
 
@@ -286,23 +393,23 @@ def test_bad_input_is_a_clear_error(fn, args, kwargs, words):
 
 
 @pytest.mark.parametrize("size", [(5000, 100), (4000, 4100)])  # a side over 4096; over 16 MP
-def test_huge_images_are_refused_before_decoding(tmp_path, monkeypatch, size):
-    path = bomb(tmp_path, size)
+def test_huge_images_are_refused_before_decoding(tmp_path, monkeypatch, bomb, size):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(bomb(*size))
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("pixels decoded"))
-    with pytest.raises(gr.Error, match=r"image is too large \(\d+x\d+\)"):
-        demo.encode(path)
+    with pytest.raises(gr.Error, match=rf"image is too large \({size[0]}x{size[1]}\)"):
+        h.encode(str(path))
 
 
-def test_truncated_image_is_refused(tmp_path):
+def test_truncated_image_is_refused(tmp_path, seven_png):
     path = tmp_path / "cut.png"
-    drawn("one").save(path)
-    path.write_bytes(path.read_bytes()[:200])
+    path.write_bytes(open(seven_png, "rb").read()[:200])
     with pytest.raises(gr.Error, match="image"):
-        demo.encode(str(path))
+        h.encode(str(path))
 
 
 def test_old_download_folders_are_purged():
-    old = demo.fresh_dir()
+    old = h.fresh_dir()
     os.utime(old, (time.time() - 7200, time.time() - 7200))
-    new = demo.fresh_dir()
+    new = h.fresh_dir()
     assert new.is_dir() and not old.exists()

@@ -1,8 +1,10 @@
-"""demo.py served live (in-process, 127.0.0.1, a free port) and driven over its API with
-gradio_client and plain REST: every endpoint, the optional model argument, bad input answered
-with a clear error, and the server still serving afterwards.
-Run: pytest tests/test_demo_server.py (needs the shipped models in pretrained/)."""
+"""demo.py served live (in-process, 127.0.0.1, a free port: conftest's live_url) and driven over
+its API with gradio_client and plain REST: every endpoint, the optional model argument, bad input
+answered with a clear error, and the server still serving afterwards. Images are checked by their
+pixels against neural_network.decode_uint8 (the server runs in this process, on the same models).
+Run: pytest -m live tests/test_demo_server.py (needs the shipped models in pretrained/)."""
 
+import io
 import json
 
 import httpx
@@ -10,9 +12,12 @@ import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from PIL import Image, ImageDraw
+from PIL import Image
 
-import demo
+import handlers as h
+import neural_network as nn
+
+pytestmark = pytest.mark.live
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +25,11 @@ def client(live_url):
     return Client(live_url, verbose=False)
 
 
-@pytest.fixture(scope="module")
-def seven(tmp_path_factory):
-    path = tmp_path_factory.mktemp("img") / "seven.png"
-    img = Image.new("L", (140, 140), 255)
-    ImageDraw.Draw(img).line([(35, 30), (105, 30), (60, 120)], fill=0, width=12)
-    img.save(path)
-    return str(path)
+def pixels(png):
+    """The grey pixels of a PNG, given as a file path or as its bytes."""
+    img = Image.open(io.BytesIO(png) if isinstance(png, bytes) else png)
+    assert img.format == "PNG"
+    return np.asarray(img.convert("L"))
 
 
 def test_the_endpoints_are_listed(client):
@@ -35,31 +38,38 @@ def test_the_endpoints_are_listed(client):
             "/models"} <= names
 
 
-def test_decode_returns_a_28x28_grey_png(client):
+def test_decode_returns_the_decoders_28x28_grey_png(client):
     img = Image.open(client.predict(0.2, -0.1, api_name="/decode"))
     assert img.size == (28, 28) and img.mode == "L"
-    other = Image.open(client.predict(0.2, -0.1, model="mnist_ae", api_name="/decode"))
-    assert np.asarray(other).shape == (28, 28)
+    lm, ae = h.STORE.get(), h.STORE.get("mnist_ae")
+    centre = lm.centres[7].tolist()  # at a class centre: that class's clearest digit
+    seven = pixels(client.predict(*centre, api_name="/decode"))
+    assert np.array_equal(seven, nn.decode_uint8(lm.model, [centre])[0])
+    assert seven.max() - seven.min() > 200 and 0.05 < (seven > 128).mean() < 0.5  # ink on black
+    other = pixels(client.predict(0.2, -0.1, model="mnist_ae", api_name="/decode"))
+    assert np.array_equal(other, nn.decode_uint8(ae.model, [h.clamp_xy(ae, 0.2, -0.1)])[0])
 
 
 def test_moves_interpolation_and_sampling(client):
-    lm = demo.get_model()
+    lm = h.STORE.get()
     centre = lm.centres[7].tolist()
     assert client.predict(7, api_name="/jump") == pytest.approx(centre)
     assert client.predict("7", api_name="/jump") == pytest.approx(centre)
     assert client.predict(0, 0, 7, 1.0, api_name="/morph") == pytest.approx(centre, abs=1e-6)
     path = client.predict(1, 7, 12, "spherical", api_name="/interpolate")
     assert len(path) == 12 and path[-1] == pytest.approx(centre, abs=1e-6)
+    assert np.allclose(path, h.interpolate(1, 7, 12, "spherical"))
     assert client.predict(3, api_name="/random") == client.predict(3, api_name="/random")
     assert client.predict(0.5, 0.5, 0, 0, 4, 0, api_name="/sample") == [[0.5, 0.5]] * 4
     sneaker = client.predict("Sneaker", model="fashion_vae_beta4", api_name="/jump")
-    assert sneaker == pytest.approx(demo.get_model("fashion_vae_beta4").centres[7].tolist())
+    assert sneaker == pytest.approx(h.STORE.get("fashion_vae_beta4").centres[7].tolist())
 
 
-def test_encode_and_models(client, seven):
-    out = client.predict(handle_file(seven), api_name="/encode")
-    assert len(out["mu"]) == len(out["sigma"]) == 2
-    assert client.predict(handle_file(seven), model="mnist_ae", api_name="/encode")["sigma"] == [0, 0]
+def test_encode_and_models(client, seven_png):
+    out = client.predict(handle_file(seven_png), api_name="/encode")
+    ref = h.encode(seven_png)  # what the handler gives in-process
+    assert out["mu"] == pytest.approx(ref["mu"]) and out["sigma"] == pytest.approx(ref["sigma"])
+    assert client.predict(handle_file(seven_png), model="mnist_ae", api_name="/encode")["sigma"] == [0, 0]
     models = client.predict(api_name="/models")
     assert {"mnist_vae_beta4", "mnist_ae", "fashion_vae_beta4"} <= {m["name"] for m in models}
 
@@ -84,14 +94,14 @@ def test_bad_input_is_a_clear_error(client, api_name, args, kwargs, words):
         client.predict(*args, **kwargs, api_name=api_name)
 
 
-def test_bad_images_are_refused(client, tmp_path):
+def test_bad_images_are_refused(client, tmp_path, bomb):
     text = tmp_path / "notes.png"
     text.write_text("not an image")
     with pytest.raises(AppError, match="not a readable image"):
         client.predict(handle_file(str(text)), api_name="/encode")
     big = tmp_path / "big.png"
-    Image.new("1", (5000, 50)).save(big)
-    with pytest.raises(AppError, match="image is too large"):
+    big.write_bytes(bomb(5000, 50))
+    with pytest.raises(AppError, match=r"image is too large \(5000x50\)"):
         client.predict(handle_file(str(big)), api_name="/encode")
     blank = tmp_path / "blank.png"
     Image.new("L", (64, 64), 255).save(blank)
@@ -104,18 +114,26 @@ def test_nan_over_rest_and_the_pages_slider_event(live_url):
         event = http.post("/call/v2/jump", json={"digit": 3}).json()["event_id"]  # model omitted
         done = http.get(f"/call/jump/{event}").text
         assert "event: complete" in done
-        assert json.loads(done.split("data: ")[-1])[0] == pytest.approx(demo.jump(3))
+        assert json.loads(done.split("data: ")[-1])[0] == pytest.approx(h.jump(3))
         # JSON has no NaN; Python's json writes it, and the server must still answer sanely
         event = http.post("/call/decode", content='{"data": [NaN, 0, null]}',
                           headers={"content-type": "application/json"}).json()["event_id"]
         assert "x must be a finite number" in http.get(f"/call/decode/{event}").text
-        xmin, xmax, ymin, ymax = demo.get_model().extent
+        lm = h.STORE.get()
+        xmin, xmax, ymin, ymax = lm.extent
         x, y = (xmin + xmax) / 2, (ymin + ymax) / 2
         shown = http.post("/run/show", json={"data": [x, y, None]}).json()["data"]
-        assert shown[1].startswith(f"z = ({x:+.2f}, {y:+.2f})")
-        assert http.get(shown[0]["url"]).status_code == 200
+        assert shown[1] == h.z_text(lm, x, y)
+        image = http.get(shown[0]["url"])
+        assert image.status_code == 200
+        big = pixels(image.content)  # the 280 px digit, each pixel a crisp 10 x 10 square
+        assert big.shape == (280, 280)
+        assert np.array_equal(big[::10, ::10], nn.decode_uint8(lm.model, [[x, y]])[0])
+        assert np.array_equal(big[9::10, 9::10], big[::10, ::10])
 
 
 def test_still_serving_after_bad_input(client, live_url):
-    assert Image.open(client.predict(0, 0, api_name="/decode")).size == (28, 28)
+    lm = h.STORE.get()
+    assert np.array_equal(pixels(client.predict(0, 0, api_name="/decode")),
+                          nn.decode_uint8(lm.model, [h.clamp_xy(lm, 0, 0)])[0])
     assert httpx.get(live_url, timeout=30).status_code == 200

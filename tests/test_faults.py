@@ -2,7 +2,7 @@
 load_model itself (trainer --resume and --atlas-only, interpolation.py, model_card.py, and the app,
 which refuses that model and keeps serving the others); the trainer killed by SIGINT and SIGKILL
 mid-epoch, then resumed; a full disk or an unwritable folder during a save.
-Run: pytest tests/test_faults.py (the kill tests train on a slice of MNIST from $LSN_DATA_DIR)."""
+Run: pytest tests/test_faults.py (the kill tests train on a slice of MNIST from the data root)."""
 
 import errno
 import json
@@ -26,33 +26,31 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 from safetensors import SafetensorError
 
+import data
 import demo
+import handlers
 import interpolation
 import latent_utils as lu
 import model_card
 import neural_network as nn
 import trainer
 from bench.harness import free_port
-from test_model import _corrupt_cases
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = os.environ.get("LSN_DATA_DIR", str(ROOT.parent / "shared" / "datasets"))
-HAS_MNIST = (Path(DATA) / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
 
 
 @pytest.fixture(scope="module")
-def corrupt(tmp_path_factory):
-    """{case: (path, words its load error contains)}: truncated, zero-byte, random bytes, a pickle
-    renamed .safetensors, wrong shapes, missing keys, metadata that is not JSON, ..."""
-    return _corrupt_cases(tmp_path_factory.mktemp("corrupt"), nn.VAE(nn.VAEConfig()))
+def corrupt(corrupt_checkpoints):
+    """conftest's broken checkpoints: {case: (path, words its load error contains)}."""
+    return corrupt_checkpoints
 
 
 @pytest.fixture
 def small_data(monkeypatch):
     """600 random 'images' instead of MNIST: these trainer runs test file handling, not learning.
-    trainer.main turns SIGTERM into Ctrl-C; the fixture gives pytest its own handler back."""
+    trainer.fit turns SIGTERM into Ctrl-C; the fixture gives pytest its own handler back."""
     gen = torch.Generator().manual_seed(0)
-    monkeypatch.setattr(trainer, "load_data", lambda dataset, root, train: (
+    monkeypatch.setattr(data, "load", lambda dataset, split, root=None: (
         torch.rand(600, 1, 28, 28, generator=gen), torch.arange(600) % 10))
     sigterm = signal.getsignal(signal.SIGTERM)
     yield
@@ -123,7 +121,7 @@ def save_good(path):
     labels = torch.arange(500) % 10
     centres = torch.stack([mu[labels == c].mean(0) for c in range(10)])
     lu.save_atlas(lu.atlas_path(path), mu, torch.zeros_like(mu), labels, centres,
-                  lu.MNIST_CLASSES, "mnist")
+                  data.CLASSES["mnist"], "mnist")
 
 
 def pretrained_with(folder, broken):
@@ -144,7 +142,7 @@ def pretrained(tmp_path, corrupt, monkeypatch):
     folder = pretrained_with(tmp_path / "pretrained", corrupt)
     monkeypatch.setattr(nn, "PRETRAINED", folder)  # list_models and model_path read it per call
     monkeypatch.setattr(model_card, "PRETRAINED", folder)
-    monkeypatch.setattr(demo, "_LOADED", {})  # no model loaded from the real folder
+    monkeypatch.setattr(handlers, "STORE", handlers.ModelStore())  # nothing from the real folder
     return folder
 
 
@@ -159,10 +157,10 @@ def test_app_refuses_each_broken_model_and_serves_the_others(pretrained, corrupt
     broken = [f"broken_{case}" for case, (path, _) in corrupt.items() if path.exists()]
     for name in broken + ["bad_atlas"]:
         with pytest.raises(gr.Error) as e:
-            demo.decode(0, 0, name)
+            handlers.decode(0, 0, name)
         assert re.match(f"model '{name}' cannot be loaded: {pretrained}/{name}", e.value.message)
-    assert demo.decode(0, 0, "good").size == (28, 28)
-    cards = {m["name"]: m for m in demo.models()}
+    assert handlers.decode(0, 0, "good").size == (28, 28)
+    cards = {m["name"]: m for m in handlers.models()}
     assert set(cards) == set(broken) | {"good", "bad_atlas"}
     assert cards["good"]["kind"] == "ae" and "error" not in cards["good"]
     assert all("cannot be loaded" in cards[n]["error"] for n in broken + ["bad_atlas"])
@@ -174,6 +172,7 @@ def test_app_starts_on_another_model_when_the_default_is_broken(pretrained, caps
     assert f"model '{nn.DEFAULT_MODEL}' cannot be loaded" in capsys.readouterr().err
 
 
+@pytest.mark.live
 def test_live_app_refuses_a_broken_model_and_keeps_serving(pretrained):
     app = demo.build_app("good")
     port = free_port()
@@ -192,21 +191,19 @@ def test_live_app_refuses_a_broken_model_and_keeps_serving(pretrained):
 
 # --- the trainer killed mid-epoch ---------------------------------------------------------------
 
-def train_cmd(out, *extra):
-    return [sys.executable, str(ROOT / "trainer.py"), "--data-dir", DATA, "--limit", "2000",
+def train_cmd(root, out, *extra):
+    return [sys.executable, str(ROOT / "trainer.py"), "--data-dir", str(root), "--limit", "2000",
             "--batch-size", "128", "--warmup-epochs", "1", "--epochs", "3", "--out", str(out), *extra]
 
 
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-
-
-@pytest.mark.skipif(not HAS_MNIST, reason=f"MNIST not found under {DATA} (set LSN_DATA_DIR)")
+@pytest.mark.train
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
-def test_killed_mid_epoch_keeps_the_last_good_checkpoint_and_resumes(tmp_path, sig):
+def test_killed_mid_epoch_keeps_the_last_good_checkpoint_and_resumes(tmp_path, sig, mnist_root,
+                                                                   single_thread_env):
     out = tmp_path / "m.safetensors"
     last, log = tmp_path / "m.last.safetensors", tmp_path / "m.log.jsonl"
-    proc = subprocess.Popen(train_cmd(out), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=ENV)
+    proc = subprocess.Popen(train_cmd(mnist_root, out), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=single_thread_env)
     watchdog = threading.Timer(240, proc.kill)  # a hung run ends its output, and so the reads
     watchdog.start()
     try:
@@ -236,8 +233,8 @@ def test_killed_mid_epoch_keeps_the_last_good_checkpoint_and_resumes(tmp_path, s
         assert (python, script) == ("python", "trainer.py")
         cmd = [sys.executable, str(ROOT / script), *args]
     else:
-        cmd = train_cmd(out, "--resume", str(last))
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=ENV)
+        cmd = train_cmd(mnist_root, out, "--resume", str(last))
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=single_thread_env)
     assert r.returncode == 0, r.stderr
     assert f"resuming {last} after epoch 1" in r.stdout
     after = [json.loads(line) for line in log.read_text().splitlines()]

@@ -1,7 +1,7 @@
 """interpolation.py end to end, run as a subprocess into a temp dir: the files it writes (one PNG a
 step, sizes in 28-pixel units, the strip, GIF frame counts) and, for each bad input, exit code 2
 with one line "error: ..." and no traceback.
-Run: pytest tests/test_interpolation.py (the test-image run reads MNIST from $LSN_DATA_DIR)."""
+Run: pytest tests/test_interpolation.py (the test-image run reads MNIST from the data root)."""
 
 import importlib.util
 import json
@@ -15,13 +15,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import data
 import interpolation
-import latent_utils as lu
-from trainer import load_data
+from images import to_uint8
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = os.environ.get("LSN_DATA_DIR", str(ROOT.parent / "shared" / "datasets"))
-HAS_MNIST = (Path(DATA) / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists()
+pytestmark = pytest.mark.slow  # each test runs the command, about 3 s a run here
 
 
 def command(*args):
@@ -45,19 +44,17 @@ def cell(strip, i, scale, gap=2):
     return np.asarray(strip.crop((x, 0, x + 28 * scale, 28 * scale)))[::scale, ::scale]
 
 
-@pytest.mark.skipif(not HAS_MNIST, reason=f"MNIST not found under {DATA} (set LSN_DATA_DIR)")
-def test_test_images_give_frames_a_labelled_strip_and_a_ping_pong_gif(tmp_path):
+def test_test_images_give_frames_a_labelled_strip_and_a_ping_pong_gif(tmp_path, mnist_test):
     out = tmp_path / "out"
     r = run("--digit1", "3", "--digit2", "8", "--steps", "5", "--scale", "2", "--gif",
-            "--seed", "1", "--data-dir", DATA, "--output_dir", str(out))
+            "--seed", "1", "--data-dir", str(data.data_dir()), "--output-dir", str(out))
     assert pngs(out) == [f"step_0{i}.png" for i in range(5)]
     frames = [np.asarray(Image.open(out / name)) for name in pngs(out)]
     assert all(f.shape == (56, 56) for f in frames)
     assert not np.array_equal(frames[0], frames[-1])  # the path goes somewhere
     strip = Image.open(out / "strip.png")
     assert strip.width == (7 * 30 - 2) * 2 and strip.height > 56  # 5 steps + 2 ends, labels below
-    x, y = load_data("mnist", DATA, train=False)
-    three, eight = lu.to_uint8(interpolation.pick_images(x, y, [3, 8], seed=1))
+    three, eight = to_uint8(data.pick_images(*mnist_test, [3, 8], seed=1))
     assert np.array_equal(cell(strip, 0, 2), three) and np.array_equal(cell(strip, 6, 2), eight)
     assert np.array_equal(cell(strip, 1, 2), frames[0][::2, ::2])
     gif = Image.open(out / "interpolation.gif")
@@ -95,7 +92,7 @@ def test_tour_of_pi_has_legs_times_frames_plus_one_frames(tmp_path):
 # through main() in this process, which takes the same path short of the interpreter.
 
 BAD = {
-    "digit 11": (["--digit1", "11"], "'11' is not a class of this model"),
+    "digit 11": (["--digit1", "11"], "a digit must be one of the classes 0, 1,"),
     "steps 1": (["--steps", "1"], "--steps: must be a whole number from 2 to 1000"),
     "steps 1001": (["--steps", "1001"], "--steps: must be a whole number from 2 to 1000"),
     "out dir under a file": (["--output_dir", "{tmp}/file.txt/sub"],
@@ -140,9 +137,9 @@ def test_bad_input_is_one_error_line_and_exit_code_2(case, bad_runs):
     (["--config_path", "{tmp}/wide.yaml"],
      "hidden is 800 there but" if importlib.util.find_spec("yaml") else "pip install pyyaml"),
     (["--tour", "7"], "--tour needs at least two digits"),
-    (["--tour", "3.14"], "'.' is not a class of this model: use 0-9"),
+    (["--tour", "3.14"], "(or its index 0-9), not '.'"),
     (["--model_path", "fashion_vae_beta4", "--digit1", "12"],
-     "use 0-9 or one of T-shirt/top, Trouser"),
+     "one of the classes T-shirt/top, Trouser"),
     (["--steps", "ten"], "--steps: must be a whole number from 2 to 1000, not 'ten'"),
 ])
 def test_more_bad_input_is_one_error_line_and_exit_code_2(args, message, tmp_path, capsys):

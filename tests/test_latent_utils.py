@@ -76,6 +76,14 @@ def test_slerp_higher_dimensions_and_numpy_input():
     assert abs(float(path[1, 0])) < 1e-6
 
 
+def test_latent_path_picks_the_method_by_name():
+    z0, z1 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    assert torch.equal(lu.latent_path(z0, z1, 5, "linear"), lu.lerp(z0, z1, 5))
+    assert torch.equal(lu.latent_path(z0, z1, 5, "spherical"), lu.slerp(z0, z1, 5))
+    with pytest.raises(ValueError, match="method must be 'linear' or 'spherical'"):
+        lu.latent_path(z0, z1, 5, "cubic")
+
+
 @pytest.mark.parametrize("bad", [1, 0, -3, 2.5, True, "4"])
 def test_paths_refuse_bad_steps(bad):
     for f in (lu.lerp, lu.slerp):
@@ -110,7 +118,8 @@ def test_grid_linear_corners_and_order():
 def test_grid_normal_spacing_is_symmetric_and_denser_in_the_middle():
     g = lu.grid((-3, 3, -3, 3), 12, spacing="normal")
     xs = g[:12, 0]
-    torch.testing.assert_close(xs[0], torch.tensor(-3.0)) and torch.testing.assert_close(xs[-1], torch.tensor(3.0))
+    torch.testing.assert_close(xs[0], torch.tensor(-3.0))
+    torch.testing.assert_close(xs[-1], torch.tensor(3.0))
     torch.testing.assert_close(xs, -xs.flip(0), atol=1e-6, rtol=0)
     gaps = xs[1:] - xs[:-1]
     assert gaps[5] < gaps[0]  # inverse-CDF spacing crowds the centre
@@ -146,11 +155,13 @@ def test_class_centres_refuse_an_empty_class():
         lu.class_centres(mu, labels, num_classes=3)
 
 
-def test_semantic_direction_is_unit_and_points_from_a_to_b():
-    centres = torch.tensor([[0.0, 0.0], [3.0, 4.0]])
-    torch.testing.assert_close(lu.semantic_direction(centres, 0, 1), torch.tensor([0.6, 0.8]))
-    with pytest.raises(ValueError):
-        lu.semantic_direction(torch.zeros(2, 2), 0, 1)
+def test_knn_votes_count_the_labels_of_the_k_nearest():
+    ref = torch.tensor([[0.0, 0.0], [0.1, 0.0], [0.0, 0.1], [5.0, 5.0], [5.1, 5.0]])
+    labels = torch.tensor([0, 0, 1, 1, 1])
+    votes = lu.knn_votes(ref, labels, [[0.0, 0.0], [5.0, 5.0]], k=3)
+    assert votes.tolist() == [[2, 1], [0, 3]]
+    assert lu.knn_predict(ref, labels, [[0.0, 0.0], [5.0, 5.0]], k=3).tolist() == [0, 1]
+    assert lu.knn_votes(ref, labels, [0.0, 0.0], k=1, num_classes=4).tolist() == [[1, 0, 0, 0]]
 
 
 def test_knn_accuracy_on_separated_and_mixed_data():
@@ -176,10 +187,3 @@ def test_atlas_round_trip(tmp_path):
     assert torch.equal(atlas["mu"], mu) and torch.equal(atlas["labels"], labels)
     assert torch.equal(atlas["centres"], centres) and atlas["classes"] == ["ring", "blob"]
     assert atlas["extent"] == lu.extent(mu)
-
-
-def test_mosaic_puts_gaps_only_between_frames():
-    frames = np.arange(6 * 2 * 3, dtype=np.uint8).reshape(6, 2, 3)
-    m = lu.mosaic(frames, cols=3, gap=1, fill=255)
-    assert m.shape == (2 * 2 + 1, 3 * 3 + 2)
-    assert np.array_equal(m[3:5, 4:7], frames[4]) and (m[2] == 255).all() and (m[:, 3] == 255).all()

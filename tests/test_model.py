@@ -1,13 +1,10 @@
 """The model, its loss terms and checkpoint I/O, and the shipped models in pretrained/.
-Run: pytest tests/test_model.py (the shipped-model check reads MNIST from $LSN_DATA_DIR)."""
+Run: pytest tests/test_model.py (the shipped-model check reads MNIST from the data root)."""
 
-import json
 import os
-from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import save_file
 
 import latent_utils as lu
 import neural_network as nn
@@ -97,45 +94,8 @@ def test_save_is_atomic_when_the_write_fails(tmp_path, model, monkeypatch):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def _corrupt_cases(tmp_path, model):
-    good = tmp_path / "good.safetensors"
-    nn.save_model(model, good, {})
-    data = good.read_bytes()
-    cases = {}
-
-    def case(name, content, pattern):
-        p = tmp_path / f"{name}.safetensors"
-        if content is not None:
-            p.write_bytes(content) if isinstance(content, bytes) else content(p)
-        cases[name] = (p, pattern)
-
-    case("missing", None, "not found")
-    case("empty", b"", "empty")
-    case("truncated", data[: len(data) // 2], "not a readable safetensors")
-    case("random", os.urandom(4096), "not a readable safetensors")
-    case("pickle", lambda p: torch.save({"weights": torch.zeros(3)}, p), "not a readable safetensors")
-    small = nn.VAE(nn.VAEConfig(hidden=16))
-    case("wrong_shapes", lambda p: save_file(
-        {f"model.{k}": v for k, v in small.state_dict().items()}, p,
-        {"config": json.dumps({"kind": "vae", "latent_dim": 2, "channels": [32, 64], "hidden": 200,
-                               "activation": "silu"})}), "do not fit")
-    case("missing_keys", lambda p: save_file(
-        {"model.encoder.0.weight": torch.zeros(32, 1, 3, 3)}, p,
-        {"config": json.dumps({"kind": "vae", "activation": "silu"})}), "do not fit")
-    case("old_network", lambda p: save_file(  # the first release's config: no activation, depth
-        {f"model.{k}": v for k, v in small.state_dict().items()}, p,
-        {"config": json.dumps({"kind": "vae", "latent_dim": 2, "channels": [16, 32], "hidden": 400})}),
-        "earlier version of the network")
-    case("bad_json", lambda p: save_file({"x": torch.zeros(1)}, p, {"config": "{not json"}),
-         "not JSON")
-    case("no_config", lambda p: save_file({"x": torch.zeros(1)}, p, {}), "no 'config'")
-    case("bad_kind", lambda p: save_file({"x": torch.zeros(1)}, p,
-                                         {"config": json.dumps({"kind": "gan"})}), "bad config")
-    return cases
-
-
-def test_each_corrupt_checkpoint_gives_its_clear_error(tmp_path, model):
-    for name, (path, pattern) in _corrupt_cases(tmp_path, model).items():
+def test_each_corrupt_checkpoint_gives_its_clear_error(corrupt_checkpoints):
+    for name, (path, pattern) in corrupt_checkpoints.items():
         with pytest.raises(nn.CheckpointError, match=pattern) as e:
             nn.load_model(path, device="cpu")
         assert str(path) in str(e.value), name
@@ -160,15 +120,7 @@ def test_shipped_model_loads_with_its_atlas_and_record(name):
     assert xmin < xmax and ymin < ymax
 
 
-@pytest.fixture(scope="module")
-def mnist_train():
-    from trainer import load_data
-    root = os.environ.get("LSN_DATA_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "datasets"))
-    if not (Path(root) / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
-        pytest.skip(f"MNIST not found under {root} (set LSN_DATA_DIR)")
-    return load_data("mnist", root, train=True)
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("name", MNIST_MODELS)
 def test_shipped_class_centres_decode_to_their_class(name, mnist_train):
     """Judge each decoded centre with a classifier that shares nothing with the model: the

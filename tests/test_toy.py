@@ -1,10 +1,9 @@
-"""The 2-D toy part: toy.py's data sets against their definitions, the ToyVAE and its Gaussian
-NLL, a short real toy training run through trainer.py, and toy.py's figures of it.
+"""The 2-D toy part: the ToyVAE and its Gaussian NLL, a short real toy training run through
+trainer.py, and figures.py --toy's figures of it (the toy data sets are tested in test_data.py).
 Run: pytest tests/test_toy.py (about 20 s; needs no data set on disk)."""
 
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,76 +11,14 @@ from pathlib import Path
 import pytest
 import torch
 
+import numpy as np
+from PIL import Image
+
+import figures
 import neural_network as nn
-import toy
 import trainer
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cov(x):
-    return torch.cov(x.T)
-
-
-# --- the data -------------------------------------------------------------------------------------
-# Tolerances: four or more standard errors of each estimate at these sizes (10,000 points: a mean
-# to 0.01 sigma, a variance to 0.014 sigma^2).
-
-def test_toy1_is_the_axis_aligned_gaussian_stretched_5_to_1():
-    x, labels = toy.toy_split("toy1", "train")
-    assert x.shape == (10_000, 2) and x.dtype == torch.float32 and labels.dtype == torch.int64
-    assert torch.all(labels == 0)
-    torch.testing.assert_close(x.mean(0), torch.tensor([1.0, 2.0]), atol=0.04, rtol=0)
-    torch.testing.assert_close(cov(x), torch.tensor([[1.0, 0.0], [0.0, 0.04]]), atol=0.05,
-                               rtol=0.05)
-    assert 4.8 < (x[:, 0].std() / x[:, 1].std()).item() < 5.2
-
-
-def test_toy2_is_toy1_rotated_45_degrees_about_its_mean():
-    x1, _ = toy.toy_split("toy1", "train")
-    x2, labels = toy.toy_split("toy2", "train")
-    assert torch.all(labels == 0)
-    mean = torch.tensor(toy.MEAN)
-    c, s = math.cos(math.pi / 4), math.sin(math.pi / 4)
-    rotated = (x1 - mean) @ torch.tensor([[c, s], [-s, c]]) + mean  # row vectors: x R^T
-    torch.testing.assert_close(x2, rotated)
-    torch.testing.assert_close(x2.mean(0), mean, atol=0.04, rtol=0)
-    # R diag(1, 0.04) R^T; its long axis at 45 degrees
-    torch.testing.assert_close(cov(x2), torch.tensor([[0.52, 0.48], [0.48, 0.52]]), atol=0.05,
-                               rtol=0)
-    values, vectors = torch.linalg.eigh(cov(x2))
-    long_axis = vectors[:, values.argmax()]
-    angle = math.degrees(math.atan2(long_axis[1], long_axis[0])) % 180
-    assert abs(angle - 45) < 1
-
-
-def test_toy3_is_two_blobs_and_a_lower_half_ring_with_their_labels():
-    x, labels = toy.toy_split("toy3", "train")
-    assert set(labels.tolist()) == {0, 1, 2}
-    for c in range(3):
-        assert abs((labels == c).float().mean().item() - 1 / 3) < 0.02
-    for c, centre in enumerate(toy.BLOBS):
-        blob = x[labels == c]
-        torch.testing.assert_close(blob.mean(0), torch.tensor(centre), atol=0.02, rtol=0)
-        torch.testing.assert_close(cov(blob), toy.BLOB_STD ** 2 * torch.eye(2), atol=0.006, rtol=0)
-    ring = x[labels == 2]
-    radius = ring.norm(dim=1)
-    assert abs(radius.mean().item() - toy.RADIUS) < 0.01
-    assert abs(radius.std().item() - toy.RING_STD) < 0.01
-    assert torch.all(ring[:, 1] <= 0)  # the lower half: angles in [pi, 2 pi]
-    assert ring[:, 0].min() < -1.9 and ring[:, 0].max() > 1.9  # all of it, end to end
-
-
-def test_the_splits_are_fixed_sized_and_disjoint():
-    for name in toy.DATASETS:
-        splits = {s: toy.toy_split(name, s)[0] for s in toy.SPLITS}
-        assert [len(x) for x in splits.values()] == [10_000, 2_000, 2_000]
-        assert torch.equal(splits["test"], toy.toy_split(name, "test")[0])  # a pure function
-        for a, b in [("train", "val"), ("train", "test"), ("val", "test")]:
-            d = torch.cdist(splits[a], splits[b], compute_mode="donot_use_mm_for_euclid_dist")
-            assert d.min() > 0, (name, a, b)  # no point in two splits
-    with pytest.raises(ValueError, match="toy1, toy2, toy3"):
-        toy.toy_data("toy4", 10, 0)
 
 
 # --- the model --------------------------------------------------------------------------------
@@ -133,26 +70,28 @@ def test_toy_save_load_round_trip(tmp_path):
 # --- the trainer and the figures -----------------------------------------------------------------
 
 def test_a_toy_sets_its_own_defaults_and_flags_still_win():
-    args = trainer.get_args(["--dataset", "toy2", "--beta", "2"])
-    assert (args.beta, args.out) == (2.0, "runs/toy2.safetensors")
-    assert all(getattr(args, k) == v for k, v in trainer.TOY_DEFAULTS.items() if k != "beta")
-    mnist = trainer.get_args([])
+    recipe, args = trainer.get_args(["--dataset", "toy2", "--beta", "2"])
+    assert (recipe.beta, args.out) == (2.0, "runs/toy2.safetensors")
+    assert all(getattr(recipe, k) == v for k, v in trainer.TOY_DEFAULTS.items() if k != "beta")
+    assert recipe == trainer.recipe_for("toy2", beta=2.0)
+    mnist, _ = trainer.get_args([])
+    assert mnist == trainer.Recipe()
     assert (mnist.beta, mnist.epochs, mnist.batch_size) == (4.0, 28, 256)  # the MNIST recipe
     with pytest.raises(SystemExit):
         trainer.get_args(["--dataset", "toy1", "--model", "ae"])
 
 
 @pytest.fixture(scope="module")
-def toy3_run(tmp_path_factory):
+def toy3_run(tmp_path_factory, single_thread_env):
     out = tmp_path_factory.mktemp("toy") / "toy3.safetensors"
     r = subprocess.run([sys.executable, str(ROOT / "trainer.py"), "--dataset", "toy3",
                         "--epochs", "8", "--warmup-epochs", "1", "--out", str(out)],
-                       capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+                       capture_output=True, text=True, timeout=120, env=single_thread_env)
     assert r.returncode == 0, r.stderr
     return out
 
 
+@pytest.mark.train
 def test_a_short_toy_run_improves_its_elbo_and_writes_a_loadable_checkpoint(toy3_run):
     log = toy3_run.with_suffix(".log.jsonl")
     rows = [json.loads(line) for line in log.read_text().splitlines()]
@@ -167,8 +106,10 @@ def test_a_short_toy_run_improves_its_elbo_and_writes_a_loadable_checkpoint(toy3
     assert not (toy3_run.parent / "toy3.atlas.safetensors").exists()  # no atlas for a toy
 
 
+@pytest.mark.train
 def test_the_figure_command_writes_its_pngs(toy3_run, tmp_path):
-    toy.main(["--out", str(tmp_path), "--models", str(toy3_run)])
+    figures.main(["--toy", "--out", str(tmp_path), "--models", str(toy3_run)])
     for name in ("curves.png", "samples.png", "latent.png"):
-        png = (tmp_path / name).read_bytes()
-        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000, name
+        pixels = np.asarray(Image.open(tmp_path / name).convert("L"))
+        assert min(pixels.shape) > 200, name
+        assert pixels.min() < 100 and pixels.max() > 240 and (pixels < 250).mean() > 0.01, name

@@ -1,38 +1,46 @@
-"""Short real training runs on a slice of MNIST in a temp dir: the files a run writes, and
-resume after Ctrl-C continuing exactly where it stopped. Run: pytest tests/test_trainer.py"""
+"""Short real training runs on a slice of MNIST in a temp dir: the files a run writes, the same
+seed giving the same weights, resume after Ctrl-C continuing exactly where it stopped, fit()
+called from Python as the bench does. Run: pytest tests/test_trainer.py"""
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
+import data
 import latent_utils as lu
 import neural_network as nn
+import trainer
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = os.environ.get("LSN_DATA_DIR", str(ROOT.parent / "shared" / "datasets"))
-pytestmark = pytest.mark.skipif(
-    not (Path(DATA) / "MNIST" / "raw" / "train-images-idx3-ubyte").exists(),
-    reason=f"MNIST not found under {DATA} (set LSN_DATA_DIR)")
+pytestmark = pytest.mark.train
 
 
-def train_cmd(out, *extra):
-    return [sys.executable, str(ROOT / "trainer.py"), "--data-dir", DATA, "--limit", "3000",
-            "--batch-size", "128", "--warmup-epochs", "1", "--out", str(out), *extra]
+@pytest.fixture
+def train_cmd(mnist_root):
+    def command(out, *extra):
+        return [sys.executable, str(ROOT / "trainer.py"), "--data-dir", str(mnist_root),
+                "--limit", "3000", "--batch-size", "128", "--warmup-epochs", "1", "--out",
+                str(out), *extra]
+    return command
 
 
-def run(cmd, timeout=180):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+@pytest.fixture
+def run(single_thread_env):
+    def run(cmd, timeout=180):
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              env=single_thread_env)
+    return run
 
 
-def test_one_epoch_run_writes_checkpoint_log_curves_and_atlas(tmp_path):
+def test_one_epoch_run_writes_checkpoint_log_curves_and_atlas(tmp_path, train_cmd, run):
     out = tmp_path / "m.safetensors"
     r = run(train_cmd(out, "--epochs", "1", "--seed", "3"))
     assert r.returncode == 0, r.stderr
@@ -43,13 +51,15 @@ def test_one_epoch_run_writes_checkpoint_log_curves_and_atlas(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "m.log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1]
     assert set(rows[0]["test"]) == {"bce", "kl", "elbo"}
-    png = (tmp_path / "m.curves.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    curves = np.asarray(Image.open(tmp_path / "m.curves.png").convert("L"))
+    assert curves.shape[1] > 800 and curves.min() < 60 and (curves < 200).mean() > 0.01
     atlas = lu.load_atlas(out)
     assert len(atlas["mu"]) == 500 and atlas["centres"].shape == (10, 2)
+    x_test = data.load("mnist", "test")[0][:500]
+    torch.testing.assert_close(atlas["mu"], nn.encode_all(model, x_test)[0])  # the test codes
 
 
-def test_same_seed_same_weights(tmp_path):
+def test_same_seed_same_weights(tmp_path, train_cmd, run):
     outs = [tmp_path / "a.safetensors", tmp_path / "b.safetensors"]
     for out in outs:
         assert run(train_cmd(out, "--epochs", "1", "--limit", "1000")).returncode == 0
@@ -57,14 +67,13 @@ def test_same_seed_same_weights(tmp_path):
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
 
 
-def test_ctrl_c_then_resume_continues_exactly(tmp_path):
+def test_ctrl_c_then_resume_continues_exactly(tmp_path, train_cmd, run, single_thread_env):
     whole = tmp_path / "whole.safetensors"
     assert run(train_cmd(whole, "--epochs", "3")).returncode == 0
 
     cut = tmp_path / "cut.safetensors"
     proc = subprocess.Popen(train_cmd(cut, "--epochs", "3"), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+                            stderr=subprocess.STDOUT, text=True, env=single_thread_env)
     deadline = time.monotonic() + 120
     for line in proc.stdout:  # bounded: the run itself ends within three short epochs
         if line.startswith("epoch   1") or time.monotonic() > deadline:
@@ -88,7 +97,7 @@ def test_ctrl_c_then_resume_continues_exactly(tmp_path):
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
 
 
-def test_bad_data_dir_names_where_to_put_the_files(tmp_path):
+def test_bad_data_dir_names_where_to_put_the_files(tmp_path, run):
     """Four corrupt files: torchvision finds them (so it downloads nothing) and cannot read them."""
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
@@ -101,16 +110,24 @@ def test_bad_data_dir_names_where_to_put_the_files(tmp_path):
     assert str(tmp_path / "MNIST" / "raw") in r.stderr and "Traceback" not in r.stderr
 
 
-def test_nan_loss_stops_naming_the_epoch_and_batch():
-    import trainer
+def test_fit_from_python_returns_the_record_it_saved(tmp_path, mnist_root):
+    recipe = trainer.recipe_for("mnist", epochs=1, warmup_epochs=1, batch_size=128, limit=1200,
+                                seed=5)
+    meta = trainer.fit(recipe, tmp_path / "f.safetensors", device="cpu")
+    _, saved = nn.load_model(tmp_path / "f.safetensors", device="cpu")
+    assert meta == saved and meta["seed"] == 5 and meta["epochs_run"] == 1
+    assert meta["test"]["elbo"] == pytest.approx(meta["test"]["bce"] + meta["test"]["kl"])
 
-    args = trainer.get_args(["--epochs", "2", "--batch-size", "16"])
+
+@pytest.mark.parametrize("epoch", [0, 1])
+def test_nan_loss_stops_naming_the_epoch_and_batch(epoch):
+    recipe = trainer.Recipe(epochs=2, batch_size=16)
     model = nn.VAE(nn.VAEConfig())
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    scheduler = trainer.make_scheduler(opt, args, 64)
+    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    scheduler = trainer.make_scheduler(opt, recipe, 64)
     with torch.no_grad():
         model.decoder[-1].bias.fill_(float("nan"))  # every reconstruction, so the first loss
-    with pytest.raises(SystemExit) as e:
-        trainer.train_epoch(model, opt, scheduler, torch.rand(64, 1, 28, 28), args, 1, "cpu")
-    assert str(e.value).startswith("error: the loss became nan in epoch 2, batch 1 ")
+    with pytest.raises(trainer.TrainingError) as e:
+        trainer.train_epoch(model, opt, scheduler, torch.rand(64, 1, 28, 28), recipe, epoch, "cpu")
+    assert str(e.value).startswith(f"the loss became nan in epoch {epoch + 1}, batch 1 ")
     assert "--lr" in str(e.value)

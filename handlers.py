@@ -1,0 +1,478 @@
+"""The Latent Space Navigator's handlers: what every API endpoint and page event of demo.py does,
+as plain Python callables, with the models they share. No layout and no wiring (demo.py builds
+the page and connects these); gradio is used only for gr.Error and for component updates.
+
+    import handlers
+    handlers.decode(0.5, -1.0)                  # a 28x28 grey PIL image
+    handlers.jump("Sneaker", "fashion_vae_beta4")   # [x, y] of that class centre
+    handlers.STORE.reset()                      # forget every loaded model (tests do this)
+
+Parts, each layer using only the ones above it and the lower modules (neural_network,
+latent_utils, images, data):
+  input checks   every argument goes through shown/number/integer/model_name/class_index/clamp_xy,
+                 so each bad input has one gr.Error message naming it (the lower layers' ValueError
+                 and ImageError are turned into gr.Error here, with their own text);
+  ModelStore     STORE: the loaded models, their decoded manifolds and the download folder, loaded
+                 once each (thread-safe) and shared by all requests;
+  API handlers   decode, jump, morph, interpolate, random_point, sample, encode, models (each the
+                 endpoint of that name; random_point is /random);
+  page handlers  show (the slider event, /show), go_to, the tabs' ui_* events, map_figure.
+
+Tested by calling them directly in tests/test_demo_handlers.py (no server), through a live server
+in tests/test_demo_server.py, test_fuzz.py and test_security.py, and with broken checkpoints in
+tests/test_faults.py.
+"""
+
+import math
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from PIL import Image, ImageOps
+from plotly.colors import qualitative
+
+import data
+import images
+import latent_utils as lu
+from neural_network import (DEFAULT_MODEL, CheckpointError, decode_uint8, encode_all, list_models,
+                            load_model)
+
+DIGIT_SCALE = 10  # the page's digit: 28 px -> 280 px, nearest-neighbour so pixels stay crisp
+MAP_POINTS = 3000  # atlas codes drawn on the map
+MANIFOLD_N = 20  # the decoded-manifold background is an n x n grid of digits
+MAX_STEPS, MAX_SAMPLES, MAX_SEED = 64, 256, 2**32 - 1
+MAKE_HINT = "make them with `make models` or `python trainer.py --out pretrained/NAME.safetensors`"
+OVERLAYS = ["decoded manifold", "interpolation path", "samples", "drawing"]
+KEEP_DOWNLOADS_S = 3600  # download folders older than this go, as Gradio's own cache does
+FLOOR = Image.new("L", (28, 28), 128)  # /floor's constant answer (bench only)
+
+
+# --- input checks: every handler goes through these, so each bad input has one message --------
+
+def shown(value, limit=60):
+    """repr(value) cut to `limit` characters: an error message never echoes a huge input back."""
+    r = repr(value)
+    return r if len(r) <= limit else f"{r[:limit]}... ({len(r)} characters)"
+
+
+def number(value, name, lo=-math.inf, hi=math.inf):
+    """A finite float in [lo, hi]; bools, strings, NaN and inf are refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise gr.Error(f"{name} must be a number, not {shown(value)}")
+    try:
+        v = float(value)
+    except OverflowError:  # JSON integers have no size limit; floats end near 1.8e308
+        raise gr.Error(f"{name} must be a finite number, not an integer of "
+                       f"{len(str(abs(value)))} digits") from None
+    if not math.isfinite(v):
+        raise gr.Error(f"{name} must be a finite number, not {v}")
+    if not lo <= v <= hi:
+        raise gr.Error(f"{name} must be between {lo:g} and {hi:g}, not {v:g}")
+    return v
+
+
+def integer(value, name, lo, hi):
+    v = number(value, name, lo, hi)
+    if not v.is_integer():
+        raise gr.Error(f"{name} must be a whole number, not {v:g}")
+    return int(v)
+
+
+def model_name(name):
+    """A shipped model's name (None or "": the default); paths and unknown names are refused."""
+    if name is None or name == "":
+        return DEFAULT_MODEL
+    if not isinstance(name, str):
+        raise gr.Error(f"model must be a model name, not {shown(name)}")
+    if "/" in name or "\\" in name or ".." in name:
+        raise gr.Error(f"model must be a name from pretrained/, not a path: {shown(name)}")
+    if name not in STORE and name not in list_models():
+        raise gr.Error(f"unknown model {shown(name)}; the shipped models are "
+                       f"{', '.join(list_models()) or 'none'} ({MAKE_HINT})")
+    return name
+
+
+def class_index(lm, digit, name="digit"):
+    """A class index from an index (7, 7.0) or a class name ('7', 'Sneaker'): data.class_index,
+    its ValueError as a gr.Error."""
+    try:
+        return data.class_index(lm.classes, digit, name)
+    except ValueError as e:
+        raise gr.Error(str(e)) from None
+
+
+def clamp_xy(lm, x, y):
+    """(x, y) as numbers, clamped to the model's extent."""
+    xmin, xmax, ymin, ymax = lm.extent
+    return (min(max(number(x, "x"), xmin), xmax), min(max(number(y, "y"), ymin), ymax))
+
+
+def prepared(image):
+    """An uploaded or drawn image as MNIST's 28x28 input (images.mnist_style); an image that
+    cannot be used is a gr.Error saying why."""
+    try:
+        return images.mnist_style(images.open_image(image))
+    except images.ImageError as e:
+        raise gr.Error(str(e)) from None
+
+
+# --- models, loaded once each and shared by all requests --------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Loaded:
+    """A model with its atlas; `extent` is the atlas extent rounded outward to the sliders' step."""
+    name: str
+    model: torch.nn.Module
+    meta: dict
+    atlas: dict
+    device: torch.device
+    classes: list
+    extent: list
+    centres: np.ndarray
+
+
+class ModelStore:
+    """The app's shared state: the loaded models, their decoded manifolds and the folder of
+    downloads. Each model loads once, even under concurrent first requests (the lock); afterwards
+    eval-mode inference under inference_mode is thread-safe. reset() forgets everything."""
+
+    def __init__(self, device=None):
+        self._lock = threading.Lock()
+        self.reset(device)
+
+    def reset(self, device=None):
+        """Forget every loaded model and manifold, and remove the download folder; load on
+        `device` from now on (None: CUDA when available, else CPU)."""
+        with self._lock:
+            self.device = device
+            self._loaded: dict[str, Loaded] = {}
+            self._manifolds: dict[str, Image.Image] = {}
+            old, self._out = getattr(self, "_out", None), None
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def __contains__(self, name):
+        return name in self._loaded
+
+    def get(self, name=None) -> Loaded:
+        """The loaded model `name` (None: the default); its files broken: a gr.Error saying so."""
+        name = model_name(name)
+        if name not in self._loaded:
+            with self._lock:
+                if name not in self._loaded:
+                    self._loaded[name] = self._load(name)
+        return self._loaded[name]
+
+    def _load(self, name):
+        try:
+            model, meta = load_model(name, self.device)
+            atlas = lu.load_atlas(name)
+        except CheckpointError as e:
+            raise gr.Error(f"model {name!r} cannot be loaded: {e}; {MAKE_HINT}") from None
+        xmin, xmax, ymin, ymax = atlas["extent"]
+        extent = [math.floor(xmin * 100) / 100, math.ceil(xmax * 100) / 100,
+                  math.floor(ymin * 100) / 100, math.ceil(ymax * 100) / 100]
+        return Loaded(name, model, meta, atlas, next(model.parameters()).device, atlas["classes"],
+                      extent, atlas["centres"].numpy())
+
+    def manifold(self, name=None):
+        """The decoded MANIFOLD_N x MANIFOLD_N grid over the model's extent, one grey image
+        (top row: max y), decoded once per model."""
+        lm = self.get(name)
+        if lm.name not in self._manifolds:  # two first requests may both decode it: harmless
+            frames = decode_uint8(lm.model, lu.grid(lm.extent, MANIFOLD_N))
+            self._manifolds[lm.name] = images.tile(frames, MANIFOLD_N, scale=1, gap=0)
+        return self._manifolds[lm.name]
+
+    def out_dir(self):
+        """Where the PNG/GIF downloads are written (Gradio serves copies of them)."""
+        with self._lock:
+            if self._out is None:
+                self._out = Path(tempfile.mkdtemp(prefix="lsn-"))
+            return self._out
+
+
+STORE = ModelStore()
+
+
+def fresh_dir():
+    """A new folder in STORE.out_dir(); folders over an hour old go."""
+    for old in STORE.out_dir().iterdir():
+        if time.time() - old.stat().st_mtime > KEEP_DOWNLOADS_S:
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=STORE.out_dir()))
+
+
+def encoded(lm, x):
+    """x [28, 28] in [0, 1] -> (mu, sigma) as lists; an AE's sigma is 0."""
+    with torch.inference_mode():
+        mu, sigma = encode_all(lm.model, torch.as_tensor(x)[None, None])
+    return mu[0].tolist(), sigma[0].tolist()
+
+
+# --- API handlers (each is the endpoint of the same name) ---------------------------------------
+
+def decode(x, y, model=None):
+    """The decoded digit at z = (x, y) as a 28x28 grey image; x, y clamped to the extent."""
+    lm = STORE.get(model)
+    return Image.fromarray(decode_uint8(lm.model, [clamp_xy(lm, x, y)])[0])
+
+
+def jump(digit: int | str, model: str | None = None) -> list[float]:
+    """[x, y] of a class centre (digit: class index or name)."""
+    lm = STORE.get(model)
+    return lm.centres[class_index(lm, digit)].tolist()
+
+
+def morph(x: float, y: float, digit: int | str, amount: float, model: str | None = None) -> list[float]:
+    """The point `amount` (0..1) of the way from (x, y) to the centre of class `digit`."""
+    lm = STORE.get(model)
+    target = lm.centres[class_index(lm, digit)]
+    return lu.morph(clamp_xy(lm, x, y), target, number(amount, "amount", 0, 1)).tolist()
+
+
+def interpolate(digit_a: int | str, digit_b: int | str, steps: int, method: str = "linear",
+                model: str | None = None) -> list[list[float]]:
+    """`steps` (2-64) codes from class a's centre to class b's; method 'linear' or 'spherical'."""
+    lm = STORE.get(model)
+    a, b = class_index(lm, digit_a, "digit_a"), class_index(lm, digit_b, "digit_b")
+    steps = integer(steps, "steps", 2, MAX_STEPS)
+    try:
+        path = lu.latent_path(lm.centres[a], lm.centres[b], steps, method)
+    except (ValueError, TypeError):  # TypeError: a method that is a list or a dict (unhashable)
+        raise gr.Error(f"method must be 'linear' or 'spherical', not {shown(method)}") from None
+    return path.tolist()
+
+
+def random_point(seed: int = 0, model: str | None = None) -> list[float]:
+    """A code drawn from the prior N(0, I), reproducible by seed."""
+    STORE.get(model)  # refuses an unknown model like every endpoint does
+    return np.random.default_rng(integer(seed, "seed", 0, MAX_SEED)).standard_normal(2).tolist()
+
+
+def sample(mu_x: float, mu_y: float, sigma_x: float, sigma_y: float, n: int = 16, seed: int = 0,
+           model: str | None = None) -> list[list[float]]:
+    """n (1-256) codes z = mu + sigma * eps, eps ~ N(0, I); sigma 0 repeats mu exactly."""
+    STORE.get(model)
+    mu = np.array([number(mu_x, "mu_x", -3, 3), number(mu_y, "mu_y", -3, 3)])
+    sigma = np.array([number(sigma_x, "sigma_x", 0, 2), number(sigma_y, "sigma_y", 0, 2)])
+    eps = np.random.default_rng(integer(seed, "seed", 0, MAX_SEED)).standard_normal(
+        (integer(n, "n", 1, MAX_SAMPLES), 2))
+    return (mu + sigma * eps).tolist()
+
+
+def encode(image, model=None):
+    """{"mu": [..], "sigma": [..]} of an image prepared as MNIST (see images.mnist_style)."""
+    mu, sigma = encoded(STORE.get(model), prepared(image))
+    return {"mu": mu, "sigma": sigma}
+
+
+def model_card(name):
+    """One model's metadata, as /models lists it."""
+    lm = STORE.get(name)
+    cfg = lm.model.config
+    return {"name": lm.name, "default": lm.name == DEFAULT_MODEL, "dataset": lm.atlas["dataset"],
+            "classes": lm.classes, "kind": cfg.kind, "latent_dim": cfg.latent_dim,
+            "beta": lm.meta.get("beta"), "epochs_run": lm.meta.get("epochs_run"),
+            "parameters": lm.model.num_params(), "test": lm.meta.get("test", {}),
+            "extent": lm.extent}
+
+
+def models() -> list[dict]:
+    """The shipped models with their metadata (the default first); a model whose files cannot be
+    loaded is listed as {"name", "error"}, so one broken file hides none of the others."""
+    cards = []
+    for name in sorted(list_models(), key=lambda n: n != DEFAULT_MODEL):
+        try:
+            cards.append(model_card(name))
+        except gr.Error as e:
+            cards.append({"name": name, "error": e.message})
+    return cards
+
+
+def floor():
+    """/floor (bench only): a constant 28x28 image, Gradio's own cost for such an endpoint."""
+    return FLOOR
+
+
+# --- page handlers ------------------------------------------------------------------------------
+
+def z_text(lm, x, y, k=15):
+    """z and the class of the k encoded test digits nearest to it. Their vote, not the nearest
+    class centre, says what lives here: a class can have several clusters (the 6s of beta 4 have
+    two) and its centre sits in one of them."""
+    votes = lu.knn_votes(lm.atlas["mu"], lm.atlas["labels"], [[x, y]], k, len(lm.classes))[0]
+    c = int(votes.argmax())
+    return f"z = ({x:+.2f}, {y:+.2f})   {int(votes[c])} of the {k} nearest test digits: {lm.classes[c]}"
+
+
+def show(x, y, model=None):
+    """The slider event: only the enlarged digit and its z text (the map marker moves in JS)."""
+    lm = STORE.get(model)
+    x, y = clamp_xy(lm, x, y)
+    return images.enlarge(decode_uint8(lm.model, [[x, y]])[0], DIGIT_SCALE), z_text(lm, x, y)
+
+
+def go_to(x, y, model=None):
+    """Move the sliders to (x, y), clamped and rounded to their 0.01 step; show the digit there."""
+    x, y = (round(v, 2) for v in clamp_xy(STORE.get(model), x, y))
+    return (x, y, *show(x, y, model))
+
+
+def go_to_class(i, model):
+    """A class button: go to class i's centre."""
+    return go_to(*jump(i, model), model)
+
+
+def ui_random(seed, model):
+    seed = integer(seed, "seed", 0, MAX_SEED)
+    return (*go_to(*random_point(seed, model), model), (seed + 1) % (MAX_SEED + 1))
+
+
+def ui_morph(x, y, target, amount, animate, model):
+    """One click moves `amount` of the way; with animate the move streams as 16 frames."""
+    x1, y1 = morph(x, y, target, amount, model)
+    for t in np.linspace(0, 1, 16)[1:] if animate else [1.0]:
+        yield go_to(x + t * (x1 - x), y + t * (y1 - y), model)
+        time.sleep(0.04 if animate else 0)
+
+
+def ui_interpolate(a, b, steps, method, model):
+    """Strip(s) of frames, their PNG and GIF, and the path(s) to draw on the map."""
+    lm = STORE.get(model)
+    methods = ["linear", "spherical"] if method == "both" else [method]
+    paths = {m: interpolate(a, b, steps, m, model) for m in methods}
+    frames = [decode_uint8(lm.model, p) for p in paths.values()]  # one [steps, 28, 28] per method
+    cols = min(len(frames[0]), 16)
+    # each method's frames padded with black cells to whole rows, so each starts a row
+    strip = images.tile(np.concatenate([np.pad(f, ((0, -len(f) % cols), (0, 0), (0, 0)))
+                                        for f in frames]), cols)
+    png = fresh_dir() / "interpolation.png"
+    gif = png.with_suffix(".gif")
+    strip.save(png)
+    side_by_side = np.stack([np.concatenate(step, axis=1) for step in zip(*frames)])
+    images.save_gif(side_by_side, gif, scale=4)
+    caption = " / ".join(f"{m} (row {i + 1})" for i, m in enumerate(methods))
+    return strip, [str(png), str(gif)], paths, caption
+
+
+def ui_sample(mu_x, mu_y, sigma_x, sigma_y, n, seed, model):
+    z = sample(mu_x, mu_y, sigma_x, sigma_y, n, seed, model)
+    frames = decode_uint8(STORE.get(model).model, z)
+    grid = images.tile(frames, math.ceil(math.sqrt(len(z))), scale=2 if len(z) <= 64 else 1)
+    return grid, [[round(a, 3), round(b, 3)] for a, b in z], z
+
+
+def sample_preset(button, mu_x, mu_y, sigma_x, sigma_y, seed):
+    """A sampling button's new (mu_x, mu_y, sigma_x, sigma_y, seed); each draws afresh but reset."""
+    seed = integer(seed, "seed", 0, MAX_SEED)
+    if button == "reset to N(0, 1)":
+        return 0, 0, 1, 1, 0
+    if button == "prior N(0, I)":
+        return 0, 0, 1, 1, seed + 1
+    if button == "randomize mu":
+        mu_x, mu_y = np.random.default_rng(seed).uniform(-3, 3, 2).round(2).tolist()
+    return mu_x, mu_y, sigma_x, sigma_y, seed + 1
+
+
+def ui_encode(image, model):
+    """Encode a drawing or upload: its 28x28 input, reconstruction, mu/sigma and map state."""
+    lm = STORE.get(model)
+    x = prepared(image)
+    mu, sigma = encoded(lm, x)
+    recon = decode_uint8(lm.model, [mu])[0]
+    pair = images.tile(np.stack([(x * 255).round().astype(np.uint8), recon]), 2, scale=5, gap=4)
+    text = f"mu = ({mu[0]:+.2f}, {mu[1]:+.2f})   sigma = ({sigma[0]:.2f}, {sigma[1]:.2f})"
+    return pair, text, {"mu": mu, "sigma": sigma}
+
+
+def go_to_drawing(drawing, model):
+    if not drawing:
+        raise gr.Error("nothing encoded yet: draw or upload a digit, then encode it")
+    return go_to(*drawing["mu"], model)
+
+
+def model_info(name):
+    """The Models tab's table of one model's metadata (Markdown)."""
+    m = model_card(name)
+    rows = [("dataset", m["dataset"]), ("kind", m["kind"]), ("latent dim", m["latent_dim"]),
+            ("beta", m["beta"]), ("epochs", m["epochs_run"]), ("parameters", f"{m['parameters']:,}"),
+            *((f"test {k}", f"{v:.4g}") for k, v in m["test"].items())]
+    return f"| model | {name} |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+
+def ui_model(name, x, y):
+    """Switch model: slider ranges, class names, info; position kept (clamped); overlays of the
+    old model cleared. Returns {name: value}, keyed by what each value is for, not by position:
+    the update touches 16 components (10 of them class buttons), and demo.py maps each name onto
+    its component (x, y, digit, z, info, target, start, end, jump_0.., path, samples, drawing)."""
+    lm = STORE.get(name)
+    xmin, xmax, ymin, ymax = lm.extent
+    x, y, image, text = go_to(x, y, name)
+    first, last = lm.classes[0], lm.classes[-1]
+    return {"x": gr.Slider(minimum=xmin, maximum=xmax, value=x),
+            "y": gr.Slider(minimum=ymin, maximum=ymax, value=y),
+            "digit": image, "z": text, "info": model_info(name),
+            "target": gr.Dropdown(choices=lm.classes, value=first),
+            "start": gr.Dropdown(choices=lm.classes, value=first),
+            "end": gr.Dropdown(choices=lm.classes, value=last),
+            **{f"jump_{i}": gr.Button(value=c) for i, c in enumerate(lm.classes)},
+            "path": None, "samples": None, "drawing": None}
+
+
+def ui_compare(x, y):
+    """The same z decoded by every MNIST model, and each MNIST model's decoded manifold."""
+    mnist = [m["name"] for m in models() if m.get("dataset") == "mnist"]
+    digits = [(images.enlarge(decode_uint8(STORE.get(n).model, [[x, y]])[0], 4), n) for n in mnist]
+    return digits, [(STORE.manifold(n), n) for n in mnist]
+
+
+def map_figure(model, overlays=(), path=None, samples=None, drawing=None):
+    """The map: atlas codes by class, labelled centres, the chosen overlays. The marker at the
+    current z is drawn by the page's JS (web/navigator.js), so moving it never resends this
+    figure."""
+    lm = STORE.get(model)
+    overlays = overlays or ()
+    mu, labels = lm.atlas["mu"][:MAP_POINTS].numpy(), lm.atlas["labels"][:MAP_POINTS].numpy()
+    # SVG Scatter, not Scattergl: measured in Chromium, 3000 points draw in 230 ms as SVG and
+    # 385 ms through WebGL (its start-up cost), and SVG needs no GPU.
+    fig = go.Figure([go.Scatter(x=mu[labels == c, 0], y=mu[labels == c, 1], mode="markers", name=name,
+                                marker=dict(size=4, color=qualitative.D3[c], opacity=0.6),
+                                hovertemplate=f"{name}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>")
+                     for c, name in enumerate(lm.classes)])
+    if path and "interpolation path" in overlays:
+        for (method, p), dash in zip(path.items(), ["solid", "dot"]):
+            p = np.array(p)
+            fig.add_scatter(x=p[:, 0], y=p[:, 1], mode="lines+markers", name=method,
+                            line=dict(color="black", dash=dash), marker=dict(size=5))
+    if samples and "samples" in overlays:
+        s = np.array(samples)
+        fig.add_scatter(x=s[:, 0], y=s[:, 1], mode="markers", name="samples",
+                        marker=dict(symbol="x", size=7, color="black"))
+    if drawing and "drawing" in overlays:
+        (mx, my), (sx, sy) = drawing["mu"], drawing["sigma"]
+        t = np.linspace(0, 2 * np.pi, 61)
+        fig.add_scatter(x=mx + sx * np.cos(t), y=my + sy * np.sin(t), mode="lines",
+                        name="drawing (1 sigma)", line=dict(color="crimson", width=2))
+        fig.add_scatter(x=[mx], y=[my], mode="markers", name="drawing",
+                        marker=dict(symbol="star", size=14, color="crimson"))
+    xmin, xmax, ymin, ymax = lm.extent
+    if "decoded manifold" in overlays:
+        # dark ink on white, readable under the coloured dots; Plotly writes it as a PNG data URI
+        fig.add_layout_image(source=ImageOps.invert(STORE.manifold(lm.name)), xref="x", yref="y",
+                             x=xmin, y=ymax, sizex=xmax - xmin, sizey=ymax - ymin, sizing="stretch",
+                             layer="below", opacity=0.55)
+    for name, (cx, cy) in zip(lm.classes, lm.centres):
+        fig.add_annotation(x=cx, y=cy, text=f"<b>{name}</b>", showarrow=False,
+                           bgcolor="rgba(255,255,255,0.75)", font=dict(size=12))
+    fig.update_layout(height=560, margin=dict(l=40, r=10, t=10, b=30), uirevision=lm.name,
+                      xaxis=dict(range=[xmin, xmax], title=None), yaxis=dict(range=[ymin, ymax], title=None),
+                      legend=dict(orientation="h", y=-0.04, font=dict(size=11)), plot_bgcolor="white")
+    return fig

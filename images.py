@@ -1,0 +1,159 @@
+"""Image helpers shared by every tool: decoded pixels to uint8, mosaics and crisp enlarging,
+labelled strips, GIFs, and reading an uploaded or drawn image the way MNIST's digits were
+prepared. numpy and PIL only: no model, no UI.
+
+    import images
+    frames = images.to_uint8(model.decode(z))          # [N, 28, 28] uint8, white ink on black
+    images.enlarge(images.mosaic(frames, 8), 4).save("grid.png")
+    x = images.mnist_style(images.open_image("photo.png"))   # [28, 28] float in [0, 1]
+
+Tested in tests/test_images.py.
+"""
+
+import os
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+
+MAX_SIDE, MAX_PIXELS = 4096, 16_000_000  # larger images are refused before their pixels decode
+# PIL refuses to open images over twice its limit (DecompressionBombError). Gradio's own image
+# components decode uploads with PIL before any handler sees them (the Sketchpad does), so
+# lowering the limit to ours bounds those decodes too: at most 32 MP, not PIL's default 179 MP.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+FRAME_MS = 80  # GIF frame time: 12.5 frames/s reads as motion without blurring the steps
+
+
+class ImageError(ValueError):
+    """An image that cannot be used (empty, unreadable, too large, no ink); the message says why."""
+
+
+def to_uint8(x):
+    """Pixel probabilities [N, 1, h, w] or [N, h, w] (array or CPU tensor) -> uint8 [N, h, w],
+    white ink on black as in MNIST. Rounds half to even, as torch.round does."""
+    x = np.asarray(x, np.float32)
+    return np.round(x.reshape(len(x), *x.shape[-2:]) * 255).astype(np.uint8)
+
+
+def mosaic(frames, cols, gap=0, fill=255):
+    """Frames [N, h, w] -> one array, `cols` a row, `gap` pixels of `fill` between them (none after
+    the last row and column); the cells a short last row lacks are `fill` too."""
+    n, h, w = frames.shape
+    frames = np.concatenate([frames, np.full((-n % cols, h, w), fill, frames.dtype)])
+    cells = np.pad(frames, ((0, 0), (0, gap), (0, gap)), constant_values=fill)
+    out = cells.reshape(-1, cols, h + gap, w + gap).transpose(0, 2, 1, 3)
+    out = out.reshape(-1, cols * (w + gap))
+    return out[:out.shape[0] - gap, :out.shape[1] - gap]
+
+
+def enlarge(a, scale):
+    """Nearest-neighbour upscaling of a uint8 array to a PIL image: each pixel a crisp
+    scale x scale square, no blur."""
+    return Image.fromarray(a).resize((a.shape[1] * scale, a.shape[0] * scale), Image.NEAREST)
+
+
+def tile(frames, cols, scale=2, gap=2, fill=96):
+    """Frames [N, h, w] -> one enlarged grid image, `cols` a row, grey gaps between them."""
+    return enlarge(mosaic(frames, cols, gap, fill), scale)
+
+
+def labelled_strip(frames, labels, scale, gap=2):
+    """Frames [N, h, w] in a row on white, each with its label centred underneath (on two lines
+    when one is wider than the frame, as 'centre Ankle boot' is)."""
+    row = enlarge(mosaic(frames, len(frames), gap), scale)
+    size = 10 + scale  # text height in pixels
+    font = ImageFont.load_default(size=size)
+    img = Image.new("L", (row.width, row.height + 2 * size + 10), 255)
+    img.paste(row)
+    draw = ImageDraw.Draw(img)
+    w = frames.shape[2]
+    for i, label in enumerate(labels):
+        if draw.textlength(label, font=font) > w * scale:
+            label = label.replace(" ", "\n", 1)
+        x = (i * (w + gap) + w // 2) * scale  # the frame's centre
+        draw.multiline_text((x, row.height + 4), label, fill=0, font=font, anchor="ma",
+                            align="center")
+    return img
+
+
+def save_gif(frames, path, scale, frame_ms=FRAME_MS):
+    """uint8 frames [N, h, w], each enlarged `scale` times, as a GIF that loops forever."""
+    pictures = [enlarge(f, scale) for f in frames]
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=frame_ms, loop=0)
+    return path
+
+
+# --- image input: checked before decoding, then prepared as MNIST was -------------------------
+
+def open_image(image):
+    """A file path, PIL image, array or Sketchpad value -> a loaded PIL image; empty, unreadable
+    and oversized images (decompression bombs) are refused before their pixels are decoded."""
+    if isinstance(image, dict):  # Sketchpad/ImageEditor value
+        image = image.get("composite")
+    if image is None or (isinstance(image, str) and not image):
+        raise ImageError("image is empty: draw a digit or upload an image")
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image.astype(np.uint8)) if image.ndim in (2, 3) and image.size else None
+    elif isinstance(image, (str, os.PathLike)):
+        try:
+            image = Image.open(image)  # reads the header only
+        except Image.DecompressionBombError as e:
+            raise ImageError(f"image is too large: {e}") from None
+        except (UnidentifiedImageError, OSError) as e:
+            raise ImageError(f"image is not a readable image file ({type(e).__name__})") from None
+    if not isinstance(image, Image.Image) or 0 in image.size:
+        raise ImageError("image is empty or not an image")
+    w, h = image.size
+    if max(w, h) > MAX_SIDE or w * h > MAX_PIXELS:
+        raise ImageError(f"image is too large ({w}x{h}); at most {MAX_SIDE}x{MAX_SIDE} and "
+                         f"{MAX_PIXELS // 1_000_000} MP are accepted")
+    try:
+        image.load()
+    except (OSError, ValueError) as e:
+        raise ImageError(f"image data is corrupt or truncated ({e})") from None
+    return image
+
+
+def grey(image):
+    """PIL image -> float [h, w] in [0, 1]. 16-bit grey is scaled by 65535; 32-bit integer and
+    float images, which have no fixed white, by their own range (PIL's convert("L") would clip
+    them to 255 and lose the digit)."""
+    if image.mode.startswith("I;16"):
+        return np.asarray(image, np.float32) / 65535
+    if image.mode in ("I", "F"):
+        a = np.nan_to_num(np.asarray(image, np.float64), nan=0, posinf=0, neginf=0)
+        lo, hi = a.min(), a.max()
+        return ((a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)).astype(np.float32)
+    try:
+        return np.asarray(image.convert("L"), np.float32) / 255
+    except ValueError:  # PIL converts most modes to grey, not all (LAB)
+        raise ImageError(f"image mode {image.mode} is not supported: upload a grey, RGB or RGBA "
+                         "image") from None
+
+
+def mnist_style(image):
+    """PIL image -> float [28, 28] in [0, 1] prepared as MNIST's digits were (LeCun et al. 1998):
+    white ink on black, cropped to the ink, longest side scaled to 20 px keeping the aspect,
+    placed in 28x28 with its centre of mass at the centre."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        image = image.convert("RGBA")  # transparent parts are paper: lay them on white
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image)
+    g = grey(image)
+    paper = lambda a: np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]]))  # the border
+    if paper(g) > 0.5:  # light paper: dark ink, so invert to white-on-black
+        g = 1 - g
+    g = np.clip(g - paper(g), 0, None)  # grey paper is not ink
+    if g.max() < 0.1:
+        raise ImageError("image is empty: no ink found (draw a digit, or upload one)")
+    g = g / g.max()
+    ys, xs = np.nonzero(g > 0.1)
+    g = g[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    h, w = g.shape
+    s = 20 / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    small = np.clip(np.asarray(Image.fromarray(g).resize(size, Image.LANCZOS)), 0, 1)
+    cy, cx = (np.indices(small.shape) * small).reshape(2, -1).sum(1) / small.sum()
+    top = int(np.clip(round(13.5 - cy), 0, 28 - small.shape[0]))
+    left = int(np.clip(round(13.5 - cx), 0, 28 - small.shape[1]))
+    out = np.zeros((28, 28), np.float32)
+    out[top:top + small.shape[0], left:left + small.shape[1]] = small
+    return out
