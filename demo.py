@@ -17,9 +17,10 @@ an unknown class, steps outside 2-64, ...) is refused with a gr.Error naming it.
     /morph (x, y, digit, amount) -> [x, y] /interpolate (digit_a, digit_b, steps, method) -> [[x, y]..]
     /random (seed) -> [x, y] ~ N(0, I)     /sample (mu_x, mu_y, sigma_x, sigma_y, n, seed) -> [[x, y]..]
     /encode (image) -> {"mu", "sigma"}     /models () -> the shipped models and their metadata
-`digit` is a class index or name. The page's slider event is /show (x, y -> the 280 px digit and
-its z text; one POST /gradio_api/run/show). /models lists a model whose files are broken with
-its error; the others keep serving.
+`digit` is a class index or name. /models lists a model whose files are broken with its error;
+the others keep serving. Beside Gradio's API, two plain GET routes (handlers.py): the image API
+/api/decode.png?x=..&y=..&model=..&scale=.. (a PNG, cacheable) and /api/model/NAME (the decoder
+and atlas codes the page runs: moving the position needs no server round trip).
 
 This file is the page's layout, its event wiring and the command line; what each endpoint and
 event does is in handlers.py, the page's own CSS and JS in web/navigator.css and web/navigator.js
@@ -38,6 +39,7 @@ import gradio as gr
 import torch
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.routing import Route
 
 import handlers as h
 from handlers import MAX_SAMPLES, MAX_STEPS, OVERLAYS
@@ -61,10 +63,8 @@ def build_app(default=None, bench_floor=False):
                 overlays = gr.CheckboxGroup(OVERLAYS, value=OVERLAYS[1:], show_label=False, container=False)
             with gr.Column(scale=2, min_width=420):
                 with gr.Row():
-                    side = h.DIGIT_SCALE * 28 + 8  # the 280 px image and the frame around it
-                    digit = gr.Image(format="png", type="pil", height=side, width=side, scale=0,
-                                     min_width=side + 8, interactive=False, show_label=False,
-                                     buttons=["download"], elem_id="lsn-digit")
+                    # web/navigator.js draws the digit here: a 28x28 canvas shown 280 px wide
+                    gr.HTML("", elem_id="lsn-digit", padding=False)
                     with gr.Column(min_width=120):
                         ztext = gr.Textbox(label="z", lines=3, interactive=False, elem_id="lsn-z")
                         seed = gr.Number(0, label="seed", precision=0, minimum=0)
@@ -81,14 +81,16 @@ def build_app(default=None, bench_floor=False):
                     target = gr.Dropdown(lm.classes, value=lm.classes[0], label="morph toward")
                     amount = gr.Slider(0, 1, 0.25, step=0.05, label="amount per click")
                     animate = gr.Checkbox(label="animate", value=True)
-                    morph_btn = gr.Button("morph", variant="primary")
+                    morph_btn = gr.Button("morph", variant="primary", elem_id="lsn-morph")
             with gr.Tab("Interpolate"):
                 with gr.Row():
                     start = gr.Dropdown(lm.classes, value=lm.classes[0], label="start")
                     end = gr.Dropdown(lm.classes, value=lm.classes[-1], label="end")
                     steps = gr.Slider(2, MAX_STEPS, 10, step=1, label="steps")
                     method = gr.Radio(["linear", "spherical", "both"], value="both", label="method")
-                    interp_btn = gr.Button("interpolate", variant="primary")
+                    with gr.Column(min_width=120):
+                        interp_btn = gr.Button("interpolate", variant="primary")
+                        play_btn = gr.Button("play on the digit", elem_id="lsn-play")
                 interp_caption = gr.Markdown()
                 strip = gr.Image(format="png", type="pil", show_label=False, interactive=False,
                                  elem_id="lsn-strip")
@@ -132,30 +134,34 @@ def build_app(default=None, bench_floor=False):
             api_x, api_y, api_model = gr.JSON(label="x"), gr.JSON(label="y"), gr.JSON(label="model")
             api_image = gr.Image(format="png", type="pil", image_mode="L", label="image")
             api_file, api_encoded, api_btn = gr.File(label="image"), gr.JSON(label="encoding"), gr.Button()
-        # The page's own CSS (in <head>) and JS (run once when the page mounts): web/navigator.*
-        css, js = (WEB / "navigator.css").read_text(), (WEB / "navigator.js").read_text()
+            anim = gr.JSON(label="positions to play")  # morph and play: the page animates them
+        # The page's own CSS (in <head>) and JS (run once when the page mounts): the decoder,
+        # then the navigation that uses it (web/).
+        css = (WEB / "navigator.css").read_text()
+        js = "\n".join((WEB / name).read_text() for name in ("decoder.js", "navigator.js"))
         gr.HTML("", head=f"<style>{css}</style>", js_on_load=js, elem_id="lsn-hook")
 
         model_in = [model]
-        pos = [x, y, digit, ztext]
+        pos = [x, y, ztext]
         map_in = [model, overlays, path, samples, drawing]
         redraw = dict(fn=h.map_figure, inputs=map_in, outputs=plot, show_progress="hidden", **ui)
+        # Gradio calls the function each js= expression names (web/navigator.js) with the inputs.
+        load_model = dict(fn=None, inputs=[model], outputs=None, js="window.lsnModel")
+        play = dict(fn=None, inputs=[anim], outputs=None, js="window.lsnPlay")
 
-        demo.load(**redraw).then(h.show, [x, y, model], [digit, ztext], **ui)
-        # Dragging decodes on every .input (user moves only; programmatic updates don't fire it);
-        # the figure is not resent: the JS .change listener moves the marker in the browser.
-        # preprocess=False: show() checks and clamps x, y itself, whatever the sliders' range.
-        gr.on([x.input, y.input], h.show, [x, y, model], [digit, ztext], trigger_mode="always_last",
-              show_progress="hidden", queue=False, preprocess=False, api_name="show",
-              api_visibility="undocumented")
-        # Gradio calls what this expression names, window.lsnMark(x, y) (web/navigator.js).
+        demo.load(**load_model)  # the page's decoder loads while the server draws the map
+        demo.load(**redraw)
+        # Moving the position is the page's own work: a slider's .change (a drag, or the server
+        # setting it) redraws the digit and the marker in the browser, with no request.
         gr.on([x.change, y.change], None, [x, y], None, js="window.lsnMark")
         rand.click(h.ui_random, [seed, model], pos + [seed], show_progress="hidden", **ui)
         for i, b in enumerate(jumps):
             b.click(functools.partial(h.go_to_class, i), model_in, pos, show_progress="hidden", **ui)
-        morph_btn.click(h.ui_morph, [x, y, target, amount, animate, model], pos, show_progress="hidden", **ui)
+        morph_btn.click(h.ui_morph, [x, y, target, amount, animate, model], anim,
+                        show_progress="hidden", **ui).then(**play)
         interp_btn.click(h.ui_interpolate, [start, end, steps, method, model],
                          [strip, interp_files, path, interp_caption], **ui).then(**redraw)
+        play_btn.click(h.ui_play, [path], anim, show_progress="hidden", **ui).then(**play)
         sample_in = [mu_x, mu_y, sigma_x, sigma_y, n, sample_seed, model]
         draw_samples = dict(fn=h.ui_sample, inputs=sample_in, outputs=[sample_grid, sample_table, samples],
                             **ui)
@@ -164,11 +170,11 @@ def build_app(default=None, bench_floor=False):
         for b in presets:
             b.click(functools.partial(h.sample_preset, b.value), sample_in[:4] + [sample_seed],
                     sample_in[:4] + [sample_seed], **ui).then(**draw_samples).then(**redraw)
-        switched = {"x": x, "y": y, "digit": digit, "z": ztext, "info": info, "target": target,
+        switched = {"x": x, "y": y, "z": ztext, "info": info, "target": target,
                     "start": start, "end": end, **{f"jump_{i}": b for i, b in enumerate(jumps)},
                     "path": path, "samples": samples, "drawing": drawing}
         model.change(by_name(h.ui_model, switched), [model, x, y], list(switched.values()),
-                     **ui).then(**redraw)
+                     **ui).then(**redraw).then(**load_model)
         compare_btn.click(h.ui_compare, [x, y], [compare_digits, compare_grids], **ui)
         encoded = [pair, enc_text, drawing]
         encode_btn.click(h.ui_encode, [sketch, model], encoded, **ui).then(**redraw)
@@ -250,14 +256,20 @@ def main(argv=None):
         app = build_app(args.model or first_loadable(), bench_floor=args.bench_floor)
     except (ValueError, gr.Error) as e:
         raise SystemExit(f"demo.py: {getattr(e, 'message', e)}")
-    # Uploads over 20 MB are refused by Gradio itself; smaller ones are checked by images.open_image.
-    # Any request body over MAX_BODY is refused before it is read whole into memory.
-    # show_error: Gradio's own refusals (too few inputs, a file outside its upload folder) then
-    # carry their reason to the caller instead of {"error": null}; handlers raise gr.Error anyway.
-    app.queue(default_concurrency_limit=8).launch(
-        server_name=args.host, server_port=args.port, share=args.share, max_file_size="20mb",
-        state_session_capacity=args.max_sessions, show_error=True,
-        app_kwargs={"max_body_size": MAX_BODY,
+    serve(app, server_name=args.host, server_port=args.port, share=args.share,
+          state_session_capacity=args.max_sessions)
+
+
+def serve(app, **launch):
+    """Queue and launch the app with the project's routes and limits (main() and the tests).
+    Uploads over 20 MB are refused by Gradio itself; smaller ones are checked by
+    images.open_image. Any request body over MAX_BODY is refused before it is read whole into
+    memory. show_error: Gradio's own refusals (too few inputs, a file outside its upload folder)
+    then carry their reason to the caller instead of {"error": null}; handlers raise gr.Error."""
+    routes = [Route("/api/decode.png", h.decode_png), Route("/api/model/{name}", h.model_file)]
+    return app.queue(default_concurrency_limit=8).launch(
+        max_file_size="20mb", show_error=True, **launch,
+        app_kwargs={"max_body_size": MAX_BODY, "routes": routes,
                     "exception_handlers": {RequestValidationError: malformed}})
 
 

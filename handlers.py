@@ -16,13 +16,20 @@ latent_utils, images, data):
                  once each (thread-safe) and shared by all requests;
   API handlers   decode, jump, morph, interpolate, random_point, sample, encode, models (each the
                  endpoint of that name; random_point is /random);
-  page handlers  show (the slider event, /show), go_to, the tabs' ui_* events, map_figure.
+  HTTP routes    model_file (GET /api/model/NAME: the decoder and the atlas codes the page runs
+                 in the browser) and decode_png (GET /api/decode.png: the image API), each with
+                 an ETag and Cache-Control;
+  page handlers  go_to, the tabs' ui_* events, map_figure. Moving the position is the page's own
+                 work (web/navigator.js decodes in the browser): the server sends positions.
 
 Tested by calling them directly in tests/test_demo_handlers.py (no server), through a live server
 in tests/test_demo_server.py, test_fuzz.py and test_security.py, and with broken checkpoints in
 tests/test_faults.py.
 """
 
+import hashlib
+import io
+import json
 import math
 import shutil
 import tempfile
@@ -37,12 +44,14 @@ import plotly.graph_objects as go
 import torch
 from PIL import Image, ImageOps
 from plotly.colors import qualitative
+from safetensors.torch import save
+from starlette.responses import JSONResponse, Response
 
 import data
 import images
 import latent_utils as lu
-from neural_network import (DEFAULT_MODEL, CheckpointError, decode_uint8, encode_all, list_models,
-                            load_model)
+from neural_network import (DEFAULT_MODEL, CheckpointError, decode_uint8, decoder_tensors,
+                            encode_all, list_models, load_model, model_path)
 
 DIGIT_SCALE = 10  # the page's digit: 28 px -> 280 px, nearest-neighbour so pixels stay crisp
 MAP_POINTS = 3000  # atlas codes drawn on the map
@@ -136,6 +145,7 @@ class Loaded:
     classes: list
     extent: list
     centres: np.ndarray
+    etag: str  # of the checkpoint and atlas files' bytes: a retrained model is a new version
 
 
 class ModelStore:
@@ -154,6 +164,7 @@ class ModelStore:
             self.device = device
             self._loaded: dict[str, Loaded] = {}
             self._manifolds: dict[str, Image.Image] = {}
+            self._pages: dict[str, bytes] = {}
             old, self._out = getattr(self, "_out", None), None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
@@ -179,8 +190,11 @@ class ModelStore:
         xmin, xmax, ymin, ymax = atlas["extent"]
         extent = [math.floor(xmin * 100) / 100, math.ceil(xmax * 100) / 100,
                   math.floor(ymin * 100) / 100, math.ceil(ymax * 100) / 100]
+        digest = hashlib.sha1()
+        for path in (model_path(name), lu.atlas_path(name)):
+            digest.update(path.read_bytes())
         return Loaded(name, model, meta, atlas, next(model.parameters()).device, atlas["classes"],
-                      extent, atlas["centres"].numpy())
+                      extent, atlas["centres"].numpy(), f'"{digest.hexdigest()[:20]}"')
 
     def manifold(self, name=None):
         """The decoded MANIFOLD_N x MANIFOLD_N grid over the model's extent, one grey image
@@ -190,6 +204,20 @@ class ModelStore:
             frames = decode_uint8(lm.model, lu.grid(lm.extent, MANIFOLD_N))
             self._manifolds[lm.name] = images.tile(frames, MANIFOLD_N, scale=1, gap=0)
         return self._manifolds[lm.name]
+
+    def page_file(self, name=None):
+        """The model as the page runs it, one safetensors file: the decoder in float16
+        (neural_network.decoder_tensors) and the atlas codes and labels for the z text's vote,
+        with the config, class names and the sliders' extent as metadata (1.4 MB)."""
+        lm = self.get(name)
+        if lm.name not in self._pages:
+            tensors, meta = decoder_tensors(model_path(lm.name))
+            tensors.update({"atlas.mu": lm.atlas["mu"].float().contiguous(),
+                            "atlas.labels": lm.atlas["labels"].to(torch.uint8)})
+            meta = {"config": meta["config"], "name": lm.name, "classes": lm.classes,
+                    "extent": lm.extent, "kind": lm.model.config.kind}
+            self._pages[lm.name] = save(tensors, {k: json.dumps(v) for k, v in meta.items()})
+        return self._pages[lm.name]
 
     def out_dir(self):
         """Where the PNG/GIF downloads are written (Gradio serves copies of them)."""
@@ -302,6 +330,63 @@ def floor():
     return FLOOR
 
 
+# --- HTTP routes beside Gradio's: plain GETs that any HTTP cache, <img src> or notebook can use -
+
+MAX_SCALE = 20  # /api/decode.png: at most 560 px a side
+# An hour, then the ETag is checked again: a retrained model answers with a new one.
+CACHE_CONTROL = "public, max-age=3600"
+
+
+def cached(request, etag, body, media_type):
+    """The answer with its ETag and Cache-Control; 304 (no body) when the caller holds it."""
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body() if callable(body) else body, media_type=media_type, headers=headers)
+
+
+def query_number(request, name, default=None):
+    """A query parameter as a float (its checks, finite and in range, are number()'s)."""
+    text = request.query_params.get(name)
+    if text is None:
+        if default is None:
+            raise gr.Error(f"{name} is missing: give it as ?{name}=NUMBER")
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise gr.Error(f"{name} must be a number, not {shown(text)}") from None
+
+
+def decode_png(request):
+    """GET /api/decode.png?x=X&y=Y[&model=NAME][&scale=1..20]: the decoded digit as a PNG, checked
+    as /decode is (x, y clamped to the extent), 28 * scale pixels a side. 400 with {"error"}
+    naming a bad parameter."""
+    try:
+        lm = STORE.get(request.query_params.get("model"))
+        x, y = clamp_xy(lm, query_number(request, "x"), query_number(request, "y"))
+        scale = integer(query_number(request, "scale", 1), "scale", 1, MAX_SCALE)
+    except gr.Error as e:
+        return JSONResponse({"error": e.message}, status_code=400)
+
+    def png():
+        buf = io.BytesIO()
+        images.enlarge(decode_uint8(lm.model, [[x, y]])[0], scale).save(buf, "png")
+        return buf.getvalue()
+    return cached(request, f'{lm.etag[:-1]}-{x:.6g}-{y:.6g}-{scale}"', png, "image/png")
+
+
+def model_file(request):
+    """GET /api/model/NAME: the file the page decodes with (STORE.page_file), fetched once per
+    model and then answered from the browser's cache (304 on revalidation)."""
+    try:
+        lm = STORE.get(request.path_params["name"])
+        return cached(request, lm.etag, lambda: STORE.page_file(lm.name),
+                      "application/octet-stream")
+    except gr.Error as e:
+        return JSONResponse({"error": e.message}, status_code=404 if "unknown" in e.message else 400)
+
+
 # --- page handlers ------------------------------------------------------------------------------
 
 def z_text(lm, x, y, k=15):
@@ -313,17 +398,12 @@ def z_text(lm, x, y, k=15):
     return f"z = ({x:+.2f}, {y:+.2f})   {int(votes[c])} of the {k} nearest test digits: {lm.classes[c]}"
 
 
-def show(x, y, model=None):
-    """The slider event: only the enlarged digit and its z text (the map marker moves in JS)."""
-    lm = STORE.get(model)
-    x, y = clamp_xy(lm, x, y)
-    return images.enlarge(decode_uint8(lm.model, [[x, y]])[0], DIGIT_SCALE), z_text(lm, x, y)
-
-
 def go_to(x, y, model=None):
-    """Move the sliders to (x, y), clamped and rounded to their 0.01 step; show the digit there."""
-    x, y = (round(v, 2) for v in clamp_xy(STORE.get(model), x, y))
-    return (x, y, *show(x, y, model))
+    """Move the sliders to (x, y), clamped and rounded to their 0.01 step, with its z text (the
+    page's JS decodes the digit there when the sliders change)."""
+    lm = STORE.get(model)
+    x, y = (round(v, 2) for v in clamp_xy(lm, x, y))
+    return x, y, z_text(lm, x, y)
 
 
 def go_to_class(i, model):
@@ -337,11 +417,19 @@ def ui_random(seed, model):
 
 
 def ui_morph(x, y, target, amount, animate, model):
-    """One click moves `amount` of the way; with animate the move streams as 16 frames."""
+    """One click moves `amount` of the way toward a class centre: the positions for the page to
+    play through its own decoder, 16 with animate (the first after the start), else the end."""
     x1, y1 = morph(x, y, target, amount, model)
-    for t in np.linspace(0, 1, 16)[1:] if animate else [1.0]:
-        yield go_to(x + t * (x1 - x), y + t * (y1 - y), model)
-        time.sleep(0.04 if animate else 0)
+    steps = np.linspace(0, 1, 16)[1:] if animate else [1.0]
+    return [[round(x + t * (x1 - x), 4), round(y + t * (y1 - y), 4)] for t in steps]
+
+
+def ui_play(paths):
+    """The Interpolate tab's play button: the positions of the path just drawn (the linear one
+    when both were), for the page to play through its own decoder."""
+    if not paths:
+        raise gr.Error("nothing to play yet: press interpolate first")
+    return paths.get("linear") or next(iter(paths.values()))
 
 
 def ui_interpolate(a, b, steps, method, model):
@@ -411,15 +499,15 @@ def model_info(name):
 def ui_model(name, x, y):
     """Switch model: slider ranges, class names, info; position kept (clamped); overlays of the
     old model cleared. Returns {name: value}, keyed by what each value is for, not by position:
-    the update touches 16 components (10 of them class buttons), and demo.py maps each name onto
-    its component (x, y, digit, z, info, target, start, end, jump_0.., path, samples, drawing)."""
+    the update touches 15 components (10 of them class buttons), and demo.py maps each name onto
+    its component (x, y, z, info, target, start, end, jump_0.., path, samples, drawing)."""
     lm = STORE.get(name)
     xmin, xmax, ymin, ymax = lm.extent
-    x, y, image, text = go_to(x, y, name)
+    x, y, text = go_to(x, y, name)
     first, last = lm.classes[0], lm.classes[-1]
     return {"x": gr.Slider(minimum=xmin, maximum=xmax, value=x),
             "y": gr.Slider(minimum=ymin, maximum=ymax, value=y),
-            "digit": image, "z": text, "info": model_info(name),
+            "z": text, "info": model_info(name),
             "target": gr.Dropdown(choices=lm.classes, value=first),
             "start": gr.Dropdown(choices=lm.classes, value=first),
             "end": gr.Dropdown(choices=lm.classes, value=last),
@@ -472,6 +560,12 @@ def map_figure(model, overlays=(), path=None, samples=None, drawing=None):
     for name, (cx, cy) in zip(lm.classes, lm.centres):
         fig.add_annotation(x=cx, y=cy, text=f"<b>{name}</b>", showarrow=False,
                            bgcolor="rgba(255,255,255,0.75)", font=dict(size=12))
+    # dragmode False: a press or a drag on the map moves the position (web/navigator.js), so
+    # zooming is the toolbar's +/-/reset (always shown) or the wheel; the hover preview shows the
+    # digit under the pointer, so Plotly's own hover labels are off.
+    fig.update_layout(dragmode=False, hovermode=False,
+                      modebar=dict(remove=["zoom", "pan", "select", "lasso", "autoScale"],
+                                   orientation="v"))
     fig.update_layout(height=560, margin=dict(l=40, r=10, t=10, b=30), uirevision=lm.name,
                       xaxis=dict(range=[xmin, xmax], title=None), yaxis=dict(range=[ymin, ymax], title=None),
                       legend=dict(orientation="h", y=-0.04, font=dict(size=11)), plot_bgcolor="white")

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from images import to_uint8
@@ -198,6 +198,36 @@ def elbo_terms(model, x, eps=None):
 
 
 @torch.inference_mode()
+def iwae_log_likelihood(model, x, k=1000, generator=None, eps=None, decodes=8192):
+    """The importance-weighted estimate of log p(x) per image, in nats, as a CPU tensor [N]
+    (Burda et al. 2015, eq. 8): log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), with z_i = mu + sigma * eps_i
+    ~ q(z|x), p(x|z) the Bernoulli pixels of loss_terms, p(z) = N(0, I) and q the encoder's
+    diagonal Gaussian. Its expectation is a lower bound on log p(x) that rises with k toward it;
+    k = 1 is the one-sample ELBO (with the KL term sampled, not in closed form).
+    eps [N, k, latent_dim] may be given; else it is drawn from `generator` (CPU) a few images at
+    a time, about `decodes` z per pass. A VAE only: an AE has no q(z|x) to sample."""
+    if getattr(model.config, "kind", None) != "vae":
+        raise ValueError("log p(x) by importance sampling needs a VAE: an AE has no q(z|x)")
+    device = next(model.parameters()).device
+    model.eval()
+    step = max(1, decodes // k)
+    out = []
+    for i in range(0, len(x), step):
+        xb = torch.as_tensor(x[i:i + step]).float().to(device)
+        mu, logvar = model.encode(xb)
+        e = (eps[i:i + step].to(device) if eps is not None else
+             torch.randn((len(xb), k, mu.shape[1]), generator=generator).to(device))
+        z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * e  # [B, k, latent_dim]
+        logits = model.decode_logits(z.flatten(0, 1)).view(len(xb), k, -1)
+        target = xb.flatten(1)[:, None].expand_as(logits)
+        log_px_z = -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(2)
+        # log p(z) - log q(z|x): the log(2 pi) terms cancel, and (z - mu)^2 / sigma^2 = eps^2
+        log_pz_qz = 0.5 * (logvar[:, None] + e.pow(2) - z.pow(2)).sum(2)
+        out.append((torch.logsumexp(log_px_z + log_pz_qz, dim=1) - math.log(k)).cpu())
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+@torch.inference_mode()
 def encode_all(model, x, batch=4000):
     """Images [N, 1, 28, 28] (or toy points [N, d]) -> (mu, sigma) of q(z|x), each [N, latent_dim]
     on the CPU, in batches on the model's device. An AE's sigma is 0."""
@@ -325,17 +355,17 @@ def save_model(model: VAE | ToyVAE, path, meta: dict | None = None, extra: dict 
     save_checkpoint(path, tensors, {"config": asdict(model.config), "meta": meta or {}})
 
 
-def decoder_bytes(path, dtype=torch.float16) -> bytes:
-    """The decoder half of a checkpoint, as a safetensors file in memory with the checkpoint's own
-    metadata (config and record): what the page fetches to decode in the browser. float16 halves
-    the transfer (1.3 MB instead of 2.7 MB for the default network) and the page's digits still
-    agree with torch's float32 decode within 1/255 per pixel (tests/test_decoder_js.py)."""
+def decoder_tensors(path, dtype=torch.float16):
+    """-> (tensors, metadata): the decoder half of a checkpoint and its own metadata (config and
+    record), what the page fetches to decode in the browser. float16 halves the transfer (1.3 MB
+    instead of 2.7 MB for the default network) and the page's digits still agree with torch's
+    float32 decode within 1/255 per pixel (tests/test_decoder_js.py)."""
     tensors, metadata = load_checkpoint(path)
     decoder = {k: v.to(dtype).contiguous() for k, v in tensors.items()
                if k.startswith("model.decoder.")}
     if not decoder:
         raise CheckpointError(f"{path}: holds no decoder weights")
-    return save(decoder, {k: json.dumps(v) for k, v in metadata.items()})
+    return decoder, metadata
 
 
 def load_model(path=None, device=None):

@@ -63,16 +63,17 @@ class Server:
         self.log.close()
 
 
-def start_server(*args, timeout=180, env=None):
-    """`python demo.py --port FREE *args` -> a Server once /decode answers, within `timeout` s.
+def start_server(*args, timeout=180, env=None, root=ROOT):
+    """`python demo.py --port FREE *args` (root/demo.py) -> a Server once /decode answers, within
+    `timeout` s.
     Its output goes to a temp file, not a pipe: a pipe nobody reads fills up and then blocks the
     server mid-run (Gradio logs every failed call)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tempfile.TemporaryFile()
     t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "demo.py"), "--port", str(port), *args],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen([sys.executable, str(root / "demo.py"), "--port", str(port), *args],
+                            cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
     server = Server(proc, url, 0.0, log)
     try:
         with httpx.Client(timeout=5) as http:

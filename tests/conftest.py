@@ -187,12 +187,12 @@ def corrupt_checkpoints(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def live_url():
-    """demo.py's app served in this process on a free 127.0.0.1 port."""
+    """demo.py's app served in this process on a free 127.0.0.1 port, as main() serves it."""
     import demo
 
     port = free_port()
     app = demo.build_app()
-    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    demo.serve(app, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     yield f"http://127.0.0.1:{port}"
     app.close()
 

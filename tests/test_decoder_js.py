@@ -1,7 +1,7 @@
 """The page's JavaScript decoder (web/decoder.js) against torch: node's own tests, then every
 shipped model decoded both ways on 1000 random codes across its atlas extent plus its 10 class
 centres. With float32 weights and with the float16 decoder file the page fetches
-(neural_network.decoder_bytes), every pixel must agree within 1/255. Needs `node` (18+) on PATH.
+(neural_network.decoder_tensors), every pixel must agree within 1/255. Needs `node` (18+) on PATH.
 
     python -m pytest -m js tests/test_decoder_js.py -s     # -s prints the measured differences
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
 
 import latent_utils
 import neural_network as nn
@@ -56,8 +57,9 @@ def js_uint8(checkpoint, z, tmp_path):
 
 
 def decoder_f16(checkpoint, path):
-    """The decoder-only float16 file the server sends the page (neural_network.decoder_bytes)."""
-    path.write_bytes(nn.decoder_bytes(checkpoint))
+    """The decoder-only float16 file the page fetches (neural_network.decoder_tensors)."""
+    tensors, metadata = nn.decoder_tensors(checkpoint)
+    save_file(tensors, path, {k: json.dumps(v) for k, v in metadata.items()})
     return path
 
 

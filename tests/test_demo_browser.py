@@ -1,11 +1,13 @@
 """demo.py in a real browser (conftest's chromium: Playwright + Debian's /usr/bin/chromium,
-headless, 1366x768) against conftest's live_url: the main view fits without scrolling, dragging X
-changes the digit, "7" jumps to its centre, an interpolation shows its frames, and a click on the
-map moves there; web/navigator.js (the marker, click to go) and web/navigator.css (crisp pixels)
-are exercised here. The images the page shows are fetched and checked by their pixels. Marked
-browser; screenshots go to conftest's shots folder ($LSN_SCREENSHOTS or tests/screenshots/).
-Run: pytest -m browser tests/test_demo_browser.py (skipped without /usr/bin/chromium)."""
+headless) against conftest's live_url, driven by real input only: page.mouse presses, moves and
+releases, touch events through the DevTools protocol (what a finger sends), key presses. The
+digit is drawn by the page's own decoder (web/decoder.js, web/navigator.js), so each test reads
+the canvas the person sees and compares it with torch's decode of the same z; requests the page
+sends are counted. Screenshots go to conftest's shots folder ($LSN_SCREENSHOTS or
+tests/screenshots/). Run: pytest -m browser tests/test_demo_browser.py (skipped without
+/usr/bin/chromium)."""
 
+import base64
 import io
 
 import numpy as np
@@ -16,132 +18,301 @@ import handlers as h
 import neural_network as nn
 
 pytestmark = pytest.mark.browser
+READY = ("() => window.lsnStats && window.lsnStats.mode !== 'loading' && window.lsnStats.paints > 0"
+         " && document.querySelector('#lsn-map .js-plotly-plot .nsewdrag')")
+
+
+def open_page(chromium, url, **context):
+    ctx = chromium.new_context(**{"viewport": {"width": 1366, "height": 768}, **context})
+    page = ctx.new_page()
+    page.set_default_timeout(30_000)
+    page.requests = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.goto(url)
+    page.wait_for_function(READY)
+    return page
 
 
 @pytest.fixture(scope="module")
 def page(live_url, chromium):
-    context = chromium.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(live_url)
-    page.wait_for_selector("#lsn-map .js-plotly-plot .nsewdrag", state="attached")
-    page.wait_for_selector("#lsn-digit img")
+    page = open_page(chromium, live_url)
     yield page
-    context.close()
+    page.context.close()
 
 
 def sliders(page):
     return tuple(float(page.input_value(f"#lsn-{a} input[type=number]")) for a in "xy")
 
 
-def digit_src(page):
-    return page.get_attribute("#lsn-digit img", "src")
+def settled(page):
+    """Wait until the sliders have caught up with the drawn position (they follow ~70 ms apart)."""
+    page.wait_for_function("() => { const [x, y] = document.querySelector('#lsn-marker').dataset.z"
+                           ".split(',').map(Number); const v = (id) => +document.querySelector("
+                           "'#' + id + ' input[type=number]').value; return v('lsn-x') === x && "
+                           "v('lsn-y') === y; }")
+    return sliders(page)
 
 
-def shown_pixels(page, selector):
-    """The grey pixels of the image the page shows at `selector`, fetched as the page did."""
-    src = page.get_attribute(selector, "src")
-    return np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("L"))
+def canvas(page, selector="#lsn-canvas"):
+    """The 28x28 grey pixels the page drew on a canvas."""
+    data = page.evaluate(f"""() => Array.from(document.querySelector('{selector}').getContext('2d')
+        .getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))""")
+    return np.array(data, np.uint8).reshape(28, 28)
 
 
-def wait_for_new_digit(page, old):
-    page.wait_for_function("old => document.querySelector('#lsn-digit img').src !== old", arg=old)
+def torch_digit(x, y, model=None):
+    return nn.decode_uint8(h.STORE.get(model).model, [[x, y]])[0]
 
 
-def plot_frame(page):
-    """The plot area's box in page pixels and the axes' ranges."""
-    area = page.locator("#lsn-map .nsewdrag").bounding_box()
-    ranges = page.evaluate("() => { const l = document.querySelector('#lsn-map .js-plotly-plot')._fullLayout;"
-                           " return [...l.xaxis.range, ...l.yaxis.range]; }")
-    return area, ranges
+def assert_same_digit(page, x, y, selector="#lsn-canvas"):
+    diff = np.abs(canvas(page, selector).astype(int) - torch_digit(x, y))
+    assert diff.max() <= 1, diff.max()
 
 
-def marker_z(page):
-    """Where the marker sits, in z."""
-    (area, (xmin, xmax, ymin, ymax)), m = plot_frame(page), page.locator("#lsn-marker").bounding_box()
-    u = (m["x"] + m["width"] / 2 - area["x"]) / area["width"]
-    v = (m["y"] + m["height"] / 2 - area["y"]) / area["height"]
-    return xmin + u * (xmax - xmin), ymax - v * (ymax - ymin)
+def paints(page):
+    return page.evaluate("window.lsnStats.paints")
 
 
-def test_main_view_fits_1366x768_with_a_crisp_large_digit(page, shots):
+def plot_area(page):
+    return page.locator("#lsn-map .nsewdrag").bounding_box()
+
+
+def z_at(page, px, py):
+    """The z under page pixel (px, py), from Plotly's own axes."""
+    area = plot_area(page)
+    xmin, xmax, ymin, ymax = page.evaluate("() => { const l = document.querySelector("
+                                           "'#lsn-map .js-plotly-plot')._fullLayout; "
+                                           "return [...l.xaxis.range, ...l.yaxis.range]; }")
+    return (xmin + (px - area["x"]) / area["width"] * (xmax - xmin),
+            ymax - (py - area["y"]) / area["height"] * (ymax - ymin))
+
+
+def test_main_view_fits_1366x768_with_a_crisp_digit_decoded_in_the_page(page, shots):
     page.screenshot(path=shots / "main.png")
     for sel in ["#lsn-map", "#lsn-digit", "#lsn-x", "#lsn-y", "#lsn-jump-9"]:
         box = page.locator(sel).bounding_box()
         assert box["y"] + box["height"] <= 768 and box["x"] + box["width"] <= 1366, sel
-    size = page.evaluate("""() => { const i = document.querySelector('#lsn-digit img');
-        return [i.naturalWidth, i.getBoundingClientRect().width, getComputedStyle(i).imageRendering]; }""")
-    assert size[0] == 280 and size[1] >= 280 and size[2] == "pixelated"
-    lm, (x, y) = h.STORE.get(), sliders(page)  # the digit at the sliders' z, 10x, crisp
-    digit = shown_pixels(page, "#lsn-digit img")
-    assert np.array_equal(digit[::10, ::10], nn.decode_uint8(lm.model, [[x, y]])[0])
-    assert digit.max() - digit.min() > 100  # not blank
+    size = page.evaluate("""() => { const c = document.querySelector('#lsn-canvas');
+        return [c.width, c.getBoundingClientRect().width, getComputedStyle(c).imageRendering]; }""")
+    assert size == [28, 280, "pixelated"]
+    assert page.get_attribute("#lsn-status", "data-mode") == "local"
+    x, y = sliders(page)
+    assert_same_digit(page, x, y)
+    assert canvas(page).max() - canvas(page).min() > 100  # not blank
 
 
-def test_dragging_x_changes_the_image(page, shots):
-    before, src = sliders(page), digit_src(page)
+def test_dragging_the_x_slider_redraws_every_move_without_a_request(page, shots):
     box = page.locator("#lsn-x input[type=range]").bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    y0 = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.6, y0)
     page.mouse.down()
-    for i in range(1, 11):  # a drag, not a click: many input events
-        page.mouse.move(box["x"] + box["width"] * (0.5 - 0.04 * i), y)
+    before, sent = paints(page), len(page.requests)
+    for i in range(1, 41):  # a drag, not a click: 40 moves of ~4 px
+        page.mouse.move(box["x"] + box["width"] * (0.6 - 0.01 * i), y0)
+        if i == 20:
+            page.screenshot(path=shots / "slider_drag.png")
     page.mouse.up()
-    wait_for_new_digit(page, src)
-    lo, hi = (float(page.get_attribute("#lsn-x input[type=range]", a)) for a in ("min", "max"))
-    assert sliders(page)[0] < before[0] - 0.2 * (hi - lo)
-    page.screenshot(path=shots / "dragged.png")
+    assert paints(page) - before >= 30  # a new digit for (nearly) every move
+    assert page.requests[sent:] == []
+    x, y = settled(page)
+    assert_same_digit(page, x, y)
 
 
-def test_jump_to_7_moves_the_sliders_and_the_marker_to_its_centre(page, shots):
-    src, slider_events = digit_src(page), []
-    record = lambda request: "/gradio_api/run/" in request.url and slider_events.append(request.url)
-    page.on("request", record)
+def test_a_map_drag_with_the_mouse_moves_the_point_and_the_digit_with_no_request(page, shots):
+    area = plot_area(page)
+    x0, y0 = area["x"] + area["width"] * 0.3, area["y"] + area["height"] * 0.4
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    before, sent = paints(page), len(page.requests)
+    for i in range(1, 61):
+        page.mouse.move(x0 + 5 * i, y0 + 40 * np.sin(i / 8))
+        if i == 30:
+            page.screenshot(path=shots / "map_drag.png")
+    page.mouse.up()
+    assert paints(page) - before >= 55
+    assert page.requests[sent:] == []
+    end = z_at(page, x0 + 300, y0 + 40 * np.sin(60 / 8))
+    x, y = settled(page)
+    assert (x, y) == pytest.approx(end, abs=0.02)
+    assert_same_digit(page, x, y)
+    lm = h.STORE.get()
+    assert page.input_value("#lsn-z textarea") == h.z_text(lm, x, y)  # the page's own vote
+
+
+def test_a_press_on_the_map_goes_there(page):
+    area = plot_area(page)
+    px, py = area["x"] + area["width"] * 0.2, area["y"] + area["height"] * 0.7
+    page.mouse.click(px, py)
+    x, y = settled(page)
+    assert (x, y) == pytest.approx(z_at(page, px, py), abs=0.02)
+    marker = page.get_attribute("#lsn-marker", "data-px")
+    mx, my = (float(v) for v in marker.split(","))
+    assert (mx, my) == pytest.approx((px - area["x"], py - area["y"]), abs=2)
+
+
+def test_hovering_previews_the_digit_under_the_pointer_and_the_position_stays(page, shots):
+    page.mouse.move(10, 10)  # off the map
+    before = sliders(page)
+    area = plot_area(page)
+    px, py = area["x"] + area["width"] * 0.75, area["y"] + area["height"] * 0.25
+    page.mouse.move(px - 5, py - 5)
+    page.mouse.move(px, py)
+    page.wait_for_selector("#lsn-preview", state="visible")
+    page.screenshot(path=shots / "hover_preview.png")
+    hx, hy = (float(v) for v in page.get_attribute("#lsn-preview", "data-z").split(","))
+    assert (hx, hy) == pytest.approx(z_at(page, px, py), abs=0.02)
+    assert_same_digit(page, hx, hy, "#lsn-preview canvas")
+    assert sliders(page) == before  # the position stays
+    page.mouse.move(10, 10)
+    page.wait_for_selector("#lsn-preview", state="hidden")
+
+
+def test_arrow_keys_move_the_point_while_the_map_has_focus(page):
+    area = plot_area(page)
+    page.mouse.click(area["x"] + area["width"] * 0.5, area["y"] + area["height"] * 0.5)
+    assert page.evaluate("document.activeElement.id") == "lsn-map"
+    x0, y0 = settled(page)
+    xmin, xmax, ymin, ymax = h.STORE.get().extent
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    x1, y1 = settled(page)
+    assert (x1, y1) == pytest.approx((x0 + 0.02 * (xmax - xmin), y0), abs=0.011)
+    page.keyboard.press("Shift+ArrowUp")
+    x2, y2 = settled(page)
+    assert (x2, y2) == pytest.approx((x1, y1 + 0.1 * (ymax - ymin)), abs=0.011)
+    assert_same_digit(page, x2, y2)
+
+
+def test_jump_to_7_sets_the_sliders_and_the_page_draws_its_centre(page, shots):
     page.click("#lsn-jump-7")
     lm = h.STORE.get()
-    cx, cy = h.clamp_xy(lm, *lm.centres[7])
-    page.wait_for_function(f"() => Math.abs(document.querySelector('#lsn-x input[type=number]').value - {cx}) < 0.01")
-    assert sliders(page) == pytest.approx((cx, cy), abs=0.01)
-    wait_for_new_digit(page, src)
-    page.wait_for_timeout(300)
-    page.remove_listener("request", record)
-    assert not slider_events  # sliders set by the server fire no second decode (.input, not .change)
-    assert marker_z(page) == pytest.approx((cx, cy), abs=0.02 * (lm.extent[1] - lm.extent[0]))
-    x, y = sliders(page)
-    assert np.array_equal(shown_pixels(page, "#lsn-digit img")[::10, ::10],
-                          nn.decode_uint8(lm.model, [[x, y]])[0])
+    cx, cy = (round(v, 2) for v in h.clamp_xy(lm, *lm.centres[7]))
+    page.wait_for_function(f"() => document.querySelector('#lsn-marker').dataset.z === '{cx},{cy}'")
+    assert settled(page) == pytest.approx((cx, cy), abs=0.001)
+    assert_same_digit(page, cx, cy)
+    assert page.input_value("#lsn-z textarea").endswith("nearest test digits: 7")
     page.screenshot(path=shots / "jump7.png")
 
 
-def test_interpolation_shows_its_frames_and_path(page, shots):
+def test_morph_plays_server_positions_through_the_page_decoder(page):
+    page.click("#lsn-jump-1")
+    lm = h.STORE.get()
+    page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z",
+                           arg="{},{}".format(*(round(v, 2) for v in h.clamp_xy(lm, *lm.centres[1]))))
+    x0, y0 = settled(page)
+    page.get_by_role("tab", name="Morph").click()
+    before, sent = paints(page), len(page.requests)
+    page.click("#lsn-morph")
+    x1, y1 = (round(v, 2) for v in h.morph(x0, y0, "0", 0.25))  # the defaults: toward 0, 0.25
+    page.wait_for_function(f"() => document.querySelector('#lsn-marker').dataset.z === '{x1},{y1}'")
+    assert paints(page) - before >= 10  # the animation's frames, drawn in the page
+    assert len(page.requests) - sent <= 4  # the one event (its queue join and answer stream)
+    assert settled(page) == pytest.approx((x1, y1), abs=0.001)
+    assert_same_digit(page, x1, y1)
+
+
+def test_interpolation_shows_its_frames_and_plays_on_the_digit(page, shots):
     page.get_by_role("tab", name="Interpolate").click()
     page.get_by_role("button", name="interpolate", exact=True).click()
     page.wait_for_selector("#lsn-strip img")
     page.wait_for_function("() => document.querySelector('#lsn-map .js-plotly-plot').data"
                            ".some(t => t.name === 'spherical')")
-    assert page.evaluate("() => document.querySelector('#lsn-strip img').naturalWidth") > 28 * 8
-    # the defaults: from the first class's centre to the last's, 10 steps, both methods (2 rows)
     lm = h.STORE.get()
-    strip = shown_pixels(page, "#lsn-strip img")
+    src = page.get_attribute("#lsn-strip img", "src")
+    strip = np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("L"))
     first, last = nn.decode_uint8(lm.model, lm.centres[[0, -1]])
-    assert strip.shape == (2 * 30 * 2 - 4, 10 * 30 * 2 - 4)
+    assert strip.shape == (2 * 30 * 2 - 4, 10 * 30 * 2 - 4)  # 10 steps, both methods
     for row in (0, 1):  # linear, then spherical: each starts and ends at the centres
         top = row * 60
         assert np.array_equal(strip[top:top + 56:2, :56:2], first)
         assert np.array_equal(strip[top:top + 56:2, 9 * 60:9 * 60 + 56:2], last)
-    page.wait_for_selector('#lsn-files a[download="interpolation.gif"]')  # the downloads
+    before = paints(page)
+    page.click("#lsn-play")
+    ex, ey = (round(v, 4) for v in lm.centres[-1])
+    end = f"{h.clamp_xy(lm, ex, ey)[0]:.2f}".rstrip("0").rstrip(".")
+    page.wait_for_function(f"() => document.querySelector('#lsn-marker').dataset.z.startsWith('{end},')")
+    assert paints(page) - before >= 9
     page.screenshot(path=shots / "interpolation.png", full_page=True)
 
 
-def test_clicking_the_map_moves_there(page, shots):
-    src = digit_src(page)
-    area, (xmin, xmax, ymin, ymax) = plot_frame(page)
-    page.mouse.click(area["x"] + area["width"] * 0.2, area["y"] + area["height"] * 0.7)
-    wait_for_new_digit(page, src)
-    page.wait_for_timeout(300)  # the second slider's event
-    x, y = sliders(page)
-    # a click on empty space lands there; one on a test digit snaps to its code nearby
-    assert x == pytest.approx(xmin + 0.2 * (xmax - xmin), abs=0.05 * (xmax - xmin))
-    assert y == pytest.approx(ymax - 0.7 * (ymax - ymin), abs=0.05 * (ymax - ymin))
-    assert marker_z(page) == pytest.approx((x, y), abs=0.02 * (xmax - xmin))
-    page.screenshot(path=shots / "map_click.png")
+def touch(cdp, kind, points):
+    cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [
+        {"x": x, "y": y, "id": 0, "radiusX": 8, "radiusY": 8, "force": 1} for x, y in points]})
+
+
+def test_a_touch_drag_on_a_phone_moves_the_point(live_url, chromium, shots):
+    page = open_page(chromium, live_url, viewport={"width": 390, "height": 844}, has_touch=True,
+                     is_mobile=True, device_scale_factor=2)
+    try:
+        page.locator("#lsn-map").scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        area = plot_area(page)
+        cdp = page.context.new_cdp_session(page)
+        x0, y0 = area["x"] + area["width"] * 0.2, area["y"] + area["height"] * 0.5
+        before, sent, scroll = paints(page), len(page.requests), page.evaluate("window.scrollY")
+        touch(cdp, "touchStart", [(x0, y0)])
+        for i in range(1, 31):
+            touch(cdp, "touchMove", [(x0 + area["width"] * 0.02 * i, y0 - area["height"] * 0.01 * i)])
+            if i == 15:
+                page.screenshot(path=shots / "phone_touch_drag.png")
+        touch(cdp, "touchEnd", [])
+        assert paints(page) - before >= 25
+        assert page.requests[sent:] == [] and page.evaluate("window.scrollY") == scroll
+        end = z_at(page, x0 + area["width"] * 0.6, y0 - area["height"] * 0.3)
+        x, y = settled(page)
+        assert (x, y) == pytest.approx(end, abs=0.03)
+        assert_same_digit(page, x, y)
+    finally:
+        page.context.close()
+
+
+def test_without_the_page_decoder_the_server_draws_and_the_page_says_so(live_url, chromium, shots):
+    ctx = chromium.new_context(viewport={"width": 1366, "height": 768})
+    ctx.route("**/api/model/**", lambda route: route.fulfill(status=500, body="broken"))
+    page = ctx.new_page()
+    page.set_default_timeout(30_000)
+    images = []
+    page.on("request", lambda r: "/api/decode.png" in r.url and images.append(r.url))
+    try:
+        page.goto(live_url)
+        page.wait_for_function("() => window.lsnStats && window.lsnStats.mode === 'server'")
+        assert "decoded on the server" in page.inner_text("#lsn-status")
+        page.wait_for_selector("#lsn-server-digit", state="visible")
+        area = plot_area(page)
+        page.mouse.move(area["x"] + 200, area["y"] + 200)
+        page.mouse.down()
+        for i in range(10):
+            page.mouse.move(area["x"] + 200 + 8 * i, area["y"] + 200)
+        page.mouse.up()
+        x, y = settled(page)
+        page.wait_for_function("(z) => document.querySelector('#lsn-server-digit').src"
+                               ".includes(`x=${z[0]}&y=${z[1]}&`) && "
+                               "document.querySelector('#lsn-server-digit').complete", arg=[x, y])
+        assert len(images) >= 2
+        png = page.request.get(page.evaluate("document.querySelector('#lsn-server-digit').src")).body()
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(png)))[::10, ::10], torch_digit(x, y))
+        page.screenshot(path=shots / "server_fallback.png")
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("name", nn.list_models())
+def test_the_page_decoder_matches_torch_for_every_shipped_model(page, name):
+    """1000 random z across the model's extent and its ten class centres, decoded in Chromium
+    from the same file the page fetches: within 1/255 of torch per pixel."""
+    lm = h.STORE.get(name)
+    rng = np.random.default_rng(0)
+    xmin, xmax, ymin, ymax = lm.extent
+    z = np.concatenate([np.stack([rng.uniform(xmin, xmax, 1000), rng.uniform(ymin, ymax, 1000)], 1),
+                        lm.centres]).astype(np.float32)
+    out = page.evaluate("""async ([name, z]) => {
+        const r = await fetch('api/model/' + name);
+        const dec = LSNDecoder.buildDecoder(LSNDecoder.parseSafetensors(await r.arrayBuffer()));
+        const all = new Uint8Array(z.length * 784);
+        z.forEach(([x, y], i) => all.set(dec.decodeUint8(x, y), i * 784));
+        let s = ''; for (let i = 0; i < all.length; i += 8192) s += String.fromCharCode(...all.subarray(i, i + 8192));
+        return btoa(s); }""", [name, z.tolist()])
+    page_digits = np.frombuffer(base64.b64decode(out), np.uint8).reshape(-1, 28, 28).astype(int)
+    diff = np.abs(page_digits - nn.decode_uint8(lm.model, z))
+    print(f"{name}: max |page - torch| {diff.max()}/255, {(diff > 0).mean():.4%} of pixels differ")
+    assert diff.max() <= 1

@@ -63,15 +63,12 @@ def test_decode_is_the_decoders_28x28_grey_digit(lm):
     assert a.max() - a.min() > 100  # a digit, not a flat image
 
 
-def test_show_is_an_enlarged_crisp_digit_and_z_text(lm):
+def test_go_to_rounds_to_the_sliders_step_and_gives_the_z_text(lm):
     x, y = inside(lm, 0.3, 0.6)
-    img, text = h.show(x, y)
-    a, small = np.asarray(img), decoded(lm, (x, y))[0]
-    assert img.size == (280, 280)
-    assert (a[::10, ::10] == small).all() and (a[9::10, 9::10] == small).all()  # nearest-neighbour
-    assert text.startswith(f"z = ({x:+.2f}, {y:+.2f})")
+    gx, gy, text = h.go_to(x, y)
+    assert (gx, gy) == (round(x, 2), round(y, 2)) and text == h.z_text(lm, gx, gy)
     seven = lm.centres[7]  # among its 15 nearest test codes most are 7s (atlas built that way)
-    assert h.show(*seven)[1].endswith("of the 15 nearest test digits: 7")
+    assert h.go_to(*seven)[2].endswith("of the 15 nearest test digits: 7")
 
 
 def test_z_text_is_the_vote_of_the_15_nearest_test_codes(lm):
@@ -96,9 +93,9 @@ def test_jump_returns_each_class_centre_by_index_or_name(lm):
 
 
 def test_a_class_button_goes_to_its_centre(lm):
-    x, y, img, text = h.go_to_class(3, None)
+    x, y, text = h.go_to_class(3, None)
     assert (x, y) == tuple(round(v, 2) for v in h.clamp_xy(lm, *lm.centres[3]))
-    assert np.array_equal(np.asarray(img)[::10, ::10], decoded(lm, (x, y))[0])
+    assert text.endswith("nearest test digits: 3")
 
 
 def test_morph_amount_0_stays_and_1_arrives(lm):
@@ -109,10 +106,22 @@ def test_morph_amount_0_stays_and_1_arrives(lm):
     assert half == pytest.approx(((np.array([x, y]) + lm.centres[3]) / 2).tolist(), abs=1e-6)
 
 
-def test_ui_morph_streams_16_frames_with_animate_and_1_without(lm):
+def test_ui_morph_sends_15_positions_to_play_with_animate_and_1_without(lm):
     x, y = inside(lm, 0.7, 0.2)
-    frames = list(h.ui_morph(x, y, 3, 1, False, None))
-    assert len(frames) == 1 and frames[0][:2] == tuple(round(v, 2) for v in lm.centres[3])
+    end = [round(v, 4) for v in h.morph(x, y, 3, 0.5)]
+    assert h.ui_morph(x, y, 3, 0.5, False, None) == [end]
+    frames = h.ui_morph(x, y, 3, 0.5, True, None)
+    assert len(frames) == 15 and frames[-1] == end
+    steps = np.diff(np.array([[x, y]] + frames), axis=0)
+    assert np.allclose(steps, steps[0], atol=2e-4)  # evenly spaced along the straight line
+
+
+def test_play_sends_the_linear_path_or_the_only_one():
+    paths = {"linear": [[0, 0], [1, 1]], "spherical": [[0, 0], [0.5, 1.2]]}
+    assert h.ui_play(paths) == paths["linear"]
+    assert h.ui_play({"spherical": paths["spherical"]}) == paths["spherical"]
+    with pytest.raises(gr.Error, match="press interpolate first"):
+        h.ui_play(None)
 
 
 @pytest.mark.parametrize("method", ["linear", "spherical"])
@@ -142,7 +151,7 @@ def test_sample_and_random_are_reproducible_by_seed():
 
 
 def test_ui_random_goes_to_the_seeds_point_and_advances_the_seed(lm):
-    x, y, img, text, seed = h.ui_random(5, None)
+    x, y, text, seed = h.ui_random(5, None)
     assert (x, y) == tuple(round(v, 2) for v in h.clamp_xy(lm, *h.random_point(5))) and seed == 6
     assert h.ui_random(h.MAX_SEED, None)[-1] == 0
 
@@ -267,15 +276,15 @@ def test_encoding_shows_the_input_and_its_reconstruction(lm, draw):
     x = (h.prepared(draw("zero")) * 255).round().astype(np.uint8)
     assert np.array_equal(cell(pair, 0, 0, 5, 4), x) and x.max() == 255
     assert np.array_equal(cell(pair, 0, 1, 5, 4), decoded(lm, state["mu"])[0])
-    x, y, img, ztext = h.go_to_drawing(state, None)
+    x, y, ztext = h.go_to_drawing(state, None)
     assert (x, y) == tuple(round(v, 2) for v in h.clamp_xy(lm, *state["mu"]))
-    assert img.size == (280, 280)
+    assert ztext == h.z_text(lm, x, y)
 
 
 def test_switching_model_updates_ranges_classes_and_clears_overlays():
     fashion = h.STORE.get("fashion_vae_beta4")
     new = h.ui_model("fashion_vae_beta4", 0.5, -0.5)
-    assert set(new) == {"x", "y", "digit", "z", "info", "target", "start", "end", "path", "samples",
+    assert set(new) == {"x", "y", "z", "info", "target", "start", "end", "path", "samples",
                         "drawing", *(f"jump_{i}" for i in range(10))}
     xmin, xmax, ymin, ymax = fashion.extent
     assert (new["x"].minimum, new["x"].maximum, new["y"].minimum, new["y"].maximum) == (
@@ -285,8 +294,8 @@ def test_switching_model_updates_ranges_classes_and_clears_overlays():
     assert (new["start"].value, new["end"].value) == ("T-shirt/top", "Ankle boot")
     assert new["path"] is new["samples"] is new["drawing"] is None
     assert "| model | fashion_vae_beta4 |" in new["info"]
-    x, y = h.clamp_xy(fashion, 0.5, -0.5)
-    assert np.array_equal(np.asarray(new["digit"])[::10, ::10], decoded(fashion, (x, y))[0])
+    x, y = (round(v, 2) for v in h.clamp_xy(fashion, 0.5, -0.5))
+    assert (new["x"].value, new["y"].value) == (x, y) and new["z"] == h.z_text(fashion, x, y)
 
 
 def test_compare_decodes_the_same_z_with_each_mnist_model():
@@ -305,13 +314,14 @@ def test_the_page_keeps_its_ids_api_names_css_and_js():
     assert ELEM_IDS <= set(blocks)
     public = {f.api_name for f in app.fns.values() if f.api_visibility == "public"}
     assert public == API_NAMES
-    assert any(f.api_name.startswith("show") and f.api_visibility == "undocumented"
-               for f in app.fns.values())
+    assert not any(f.api_name.startswith("show") for f in app.fns.values())  # no slider event
     hook = blocks["lsn-hook"]
-    assert hook.js_on_load == (demo.WEB / "navigator.js").read_text()
+    js = [(demo.WEB / name).read_text() for name in ("decoder.js", "navigator.js")]
+    assert hook.js_on_load == "\n".join(js)
     assert (demo.WEB / "navigator.css").read_text() in hook.head
-    assert "window.lsnMark = " in hook.js_on_load
-    assert [f.js for f in app.fns.values() if f.js] == ["window.lsnMark"]
+    assert "window.lsnMark = " in hook.js_on_load and "root.LSNDecoder = api" in hook.js_on_load
+    assert sorted(f.js for f in app.fns.values() if f.js) == sorted(
+        ["window.lsnModel", "window.lsnModel", "window.lsnMark", "window.lsnPlay", "window.lsnPlay"])
     # the model switch's {name: value} lands on the components of those names
     switch = next(f for f in app.fns.values() if f.name == "ui_model")
     out = switch.fn("mnist_ae", 0, 0)
@@ -413,3 +423,61 @@ def test_old_download_folders_are_purged():
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     new = h.fresh_dir()
     assert new.is_dir() and not old.exists()
+
+
+# --- the GET routes beside Gradio's (as demo.serve mounts them), through a test client ---------
+
+@pytest.fixture(scope="module")
+def http():
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    app = Starlette(routes=[Route("/api/decode.png", h.decode_png),
+                            Route("/api/model/{name}", h.model_file)])
+    with TestClient(app) as client:
+        yield client
+
+
+def test_the_image_api_is_the_decoders_digit_enlarged_with_a_cacheable_etag(lm, http):
+    x, y = inside(lm, 0.4, 0.6)
+    r = http.get("/api/decode.png", params={"x": x, "y": y, "scale": 3})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert r.headers["cache-control"] == "public, max-age=3600"
+    a = np.asarray(Image.open(io.BytesIO(r.content)))
+    assert a.shape == (84, 84) and np.array_equal(a[::3, ::3], decoded(lm, (x, y))[0])
+    again = http.get("/api/decode.png", params={"x": x, "y": y, "scale": 3},
+                     headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    other = http.get("/api/decode.png", params={"x": x, "y": y, "model": "mnist_vae_beta1"})
+    assert other.headers["etag"] != r.headers["etag"]  # another checkpoint, another version
+    far = http.get("/api/decode.png", params={"x": 1e9, "y": -1e9})  # clamped, as /decode
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(far.content))),
+                          np.asarray(h.decode(1e9, -1e9)))
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"y": 0}, "x is missing"), ({"x": "nan", "y": 0}, "x must be a finite number"),
+    ({"x": "abc", "y": 0}, "x must be a number"), ({"x": 0, "y": 0, "scale": 0}, "scale must be"),
+    ({"x": 0, "y": 0, "scale": 2.5}, "scale must be a whole number"),
+    ({"x": 0, "y": 0, "model": "../etc"}, "not a path"), ({"x": 0, "y": 0, "model": "nope"}, "unknown model"),
+])
+def test_the_image_api_refuses_bad_parameters_by_name(http, params, words):
+    r = http.get("/api/decode.png", params=params)
+    assert r.status_code == 400 and words in r.json()["error"], r.text
+
+
+def test_the_model_file_holds_the_float16_decoder_and_the_atlas_codes(lm, http):
+    from safetensors.torch import load
+
+    r = http.get(f"/api/model/{lm.name}")
+    assert r.status_code == 200 and r.headers["etag"] == lm.etag
+    tensors = load(r.content)
+    decoder = {k: v for k, v in tensors.items() if k.startswith("model.decoder.")}
+    assert decoder and all(v.dtype == torch.float16 for v in decoder.values())
+    assert sum(v.numel() for v in decoder.values()) == sum(p.numel() for p in lm.model.decoder.parameters())
+    assert torch.equal(tensors["atlas.mu"], lm.atlas["mu"].float())
+    assert torch.equal(tensors["atlas.labels"].long(), lm.atlas["labels"])
+    assert len(r.content) < 1.5 * 2**20  # the transfer a model costs the page
+    assert http.get(f"/api/model/{lm.name}", headers={"If-None-Match": lm.etag}).status_code == 304
+    assert http.get("/api/model/nope").status_code == 404

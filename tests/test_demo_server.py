@@ -109,7 +109,7 @@ def test_bad_images_are_refused(client, tmp_path, bomb):
         client.predict(handle_file(str(blank)), api_name="/encode")
 
 
-def test_nan_over_rest_and_the_pages_slider_event(live_url):
+def test_nan_over_rest_and_the_image_api(live_url):
     with httpx.Client(base_url=f"{live_url}/gradio_api", timeout=30) as http:
         event = http.post("/call/v2/jump", json={"digit": 3}).json()["event_id"]  # model omitted
         done = http.get(f"/call/jump/{event}").text
@@ -122,14 +122,17 @@ def test_nan_over_rest_and_the_pages_slider_event(live_url):
         lm = h.STORE.get()
         xmin, xmax, ymin, ymax = lm.extent
         x, y = (xmin + xmax) / 2, (ymin + ymax) / 2
-        shown = http.post("/run/show", json={"data": [x, y, None]}).json()["data"]
-        assert shown[1] == h.z_text(lm, x, y)
-        image = http.get(shown[0]["url"])
-        assert image.status_code == 200
+        # the image API, as an <img src> or curl uses it (no Gradio session, no queue)
+        image = httpx.get(f"{live_url}/api/decode.png", params={"x": x, "y": y, "scale": 10})
+        assert image.status_code == 200 and image.headers["etag"]
         big = pixels(image.content)  # the 280 px digit, each pixel a crisp 10 x 10 square
         assert big.shape == (280, 280)
         assert np.array_equal(big[::10, ::10], nn.decode_uint8(lm.model, [[x, y]])[0])
         assert np.array_equal(big[9::10, 9::10], big[::10, ::10])
+        model = httpx.get(f"{live_url}/api/model/{lm.name}")  # what the page decodes with
+        assert model.status_code == 200 and model.headers["etag"] == lm.etag
+        assert httpx.get(f"{live_url}/api/model/{lm.name}",
+                         headers={"If-None-Match": lm.etag}).status_code == 304
 
 
 def test_still_serving_after_bad_input(client, live_url):

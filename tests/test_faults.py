@@ -176,7 +176,7 @@ def test_app_starts_on_another_model_when_the_default_is_broken(pretrained, caps
 def test_live_app_refuses_a_broken_model_and_keeps_serving(pretrained):
     app = demo.build_app("good")
     port = free_port()
-    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    demo.serve(app, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     try:
         client = Client(f"http://127.0.0.1:{port}", verbose=False)
         for name in ["broken_truncated", "broken_pickle", "broken_bad_json", "bad_atlas"]:

@@ -137,18 +137,19 @@ def test_every_endpoint_answers_a_result_or_a_clear_error(http, name, data):
 
 @FUZZ
 @given(data=st.data())
-def test_the_slider_event_answers_a_result_or_a_clear_error(http, data):
-    """/show, the page's slider event: one POST /run/show, outside the queue."""
-    args = data.draw(call_data(SLOTS["decode"]))
-    CASES["show"] = CASES.get("show", 0) + 1
-    r = http.post("/run/show", content=json.dumps({"data": args}),
-                  headers={"content-type": "application/json"})
+def test_the_image_api_answers_a_png_or_a_clear_error(server, http, data):
+    """GET /api/decode.png with any query: each parameter a number, text, or left out."""
+    value = st.one_of(XY, JUNK.map(str), st.sampled_from(["nan", "inf", "-1e400", "", "0x10"]))
+    params = {k: v for k, v in data.draw(st.fixed_dictionaries(
+        {}, optional={"x": value, "y": value, "scale": st.one_of(st.integers(-2, 30), value),
+                      "model": MODEL.map(str)})).items()}
+    CASES["image API"] = CASES.get("image API", 0) + 1
+    r = http.get(f"{server.url}/api/decode.png", params=params)
     if r.status_code == 200:
-        image, text = r.json()["data"]
-        assert text.startswith("z = (") and image["url"], r.text[:300]
-    elif r.status_code == 422:
-        clear(json.dumps(r.json()["detail"]))
+        assert r.content[:8] == b"\x89PNG\r\n\x1a\n" and r.headers["etag"]
+        assert Image.open(io.BytesIO(r.content)).size[0] % 28 == 0
     else:
+        assert r.status_code == 400, r.text[:300]
         clear(r.json()["error"])
 
 
