@@ -32,16 +32,22 @@ and load: `make bench` (bench/run_all.py).
 import argparse
 import functools
 import os
+import shutil
+import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import gradio as gr
 import torch
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from gradio.route_utils import FnIndexInferError
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 import handlers as h
+import images
 from handlers import MAX_SAMPLES, MAX_STEPS, OVERLAYS
 from neural_network import DEFAULT_MODEL, list_models, pick_device
 
@@ -55,7 +61,10 @@ def build_app(default=None, bench_floor=False):
     lm = h.STORE.get(default)
     xmin, xmax, ymin, ymax = lm.extent
     ui = dict(api_visibility="private")  # page-only events stay out of the API
-    with gr.Blocks(title="Latent Space Navigator", fill_width=True, delete_cache=(3600, 3600)) as demo:
+    # Gradio's cache (uploads, served copies of the downloads): files over 10 minutes old go,
+    # checked every 10 minutes, and all of it when the app closes.
+    with gr.Blocks(title="Latent Space Navigator", fill_width=True,
+                   delete_cache=(h.KEEP_DOWNLOADS_S, h.KEEP_DOWNLOADS_S)) as demo:
         path, samples, drawing = gr.State(None), gr.State(None), gr.State(None)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=560):
@@ -177,8 +186,10 @@ def build_app(default=None, bench_floor=False):
                      **ui).then(**redraw).then(**load_model)
         compare_btn.click(h.ui_compare, [x, y], [compare_digits, compare_grids], **ui)
         encoded = [pair, enc_text, drawing]
-        encode_btn.click(h.ui_encode, [sketch, model], encoded, **ui).then(**redraw)
-        upload.upload(h.ui_encode, [upload, model], encoded, **ui).then(**redraw)
+        # preprocess=False: ui_encode reads the uploaded file itself (h.uploaded): Gradio would
+        # decode every layer a drawing's value lists before any check.
+        encode_btn.click(h.ui_encode, [sketch, model], encoded, preprocess=False, **ui).then(**redraw)
+        upload.upload(h.ui_encode, [upload, model], encoded, preprocess=False, **ui).then(**redraw)
         there_btn.click(h.go_to_drawing, [drawing, model], pos, **ui)
         overlays.change(**redraw)
 
@@ -209,6 +220,13 @@ async def malformed(request, error):
     return JSONResponse({"detail": detail}, status_code=422)
 
 
+async def unknown_endpoint(request, error):
+    """A call naming no endpoint: 404 saying so (Gradio's own answer is a 500 and a traceback
+    in the log for each such call)."""
+    return JSONResponse({"error": "no such endpoint; GET /gradio_api/info lists them"},
+                        status_code=404)
+
+
 def first_loadable():
     """DEFAULT_MODEL, or, when its files are missing or broken, the first shipped model that
     loads: one bad file must not take the app down. None loading raises the default's error."""
@@ -220,6 +238,7 @@ def first_loadable():
             print(f"demo.py: {e.message}", file=sys.stderr)
             error = error or e
         else:
+            h.STORE.default = name  # the API's default too, not only the page's
             return name
     raise error
 
@@ -251,13 +270,21 @@ def main(argv=None):
     args = p.parse_args(argv)
     # One decode is ~1 ms of tiny ops: splitting it over threads only adds contention.
     torch.set_num_threads(1)
+    images.return_large_buffers()  # a large upload's memory goes back when it is done
+    # Everything this process writes (Gradio's uploads and cache, the downloads) goes in one
+    # folder of its own, removed when it stops: Ctrl-C or SIGTERM (as Ctrl-C) close the server.
+    work = Path(tempfile.mkdtemp(prefix="lsn-"))
+    os.environ["GRADIO_TEMP_DIR"] = str(work / "gradio")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        h.STORE.reset(pick_device(args.device))
+        h.STORE.reset(pick_device(args.device), root=work)
         app = build_app(args.model or first_loadable(), bench_floor=args.bench_floor)
+        serve(app, server_name=args.host, server_port=args.port, share=args.share,
+              state_session_capacity=args.max_sessions)
     except (ValueError, gr.Error) as e:
         raise SystemExit(f"demo.py: {getattr(e, 'message', e)}")
-    serve(app, server_name=args.host, server_port=args.port, share=args.share,
-          state_session_capacity=args.max_sessions)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def serve(app, **launch):
@@ -267,10 +294,15 @@ def serve(app, **launch):
     memory. show_error: Gradio's own refusals (too few inputs, a file outside its upload folder)
     then carry their reason to the caller instead of {"error": null}; handlers raise gr.Error."""
     routes = [Route("/api/decode.png", h.decode_png), Route("/api/model/{name}", h.model_file)]
-    return app.queue(default_concurrency_limit=8).launch(
+    # api_open=False: every queued event is reached through the queue only, never a direct
+    # POST /gradio_api/run/NAME, which skipped its concurrency limit (the README's REST calls and
+    # gradio_client use the queue). The page's own events are queued (demo.py's `ui`).
+    return app.queue(default_concurrency_limit=8, api_open=False).launch(
         max_file_size="20mb", show_error=True, **launch,
         app_kwargs={"max_body_size": MAX_BODY, "routes": routes,
-                    "exception_handlers": {RequestValidationError: malformed}})
+                    "middleware": [Middleware(h.UploadGuard)],
+                    "exception_handlers": {RequestValidationError: malformed,
+                                           FnIndexInferError: unknown_endpoint}})
 
 
 if __name__ == "__main__":

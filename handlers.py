@@ -31,6 +31,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import shutil
 import tempfile
 import threading
@@ -39,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+import gradio.utils as gr_utils
 import numpy as np
 import plotly.graph_objects as go
 import torch
@@ -59,14 +61,25 @@ MANIFOLD_N = 20  # the decoded-manifold background is an n x n grid of digits
 MAX_STEPS, MAX_SAMPLES, MAX_SEED = 64, 256, 2**32 - 1
 MAKE_HINT = "make them with `make models` or `python trainer.py --out pretrained/NAME.safetensors`"
 OVERLAYS = ["decoded manifold", "interpolation path", "samples", "drawing"]
-KEEP_DOWNLOADS_S = 3600  # download folders older than this go, as Gradio's own cache does
+KEEP_DOWNLOADS_S = 600  # download folders older than this go, as Gradio's cache (demo.py) does
 FLOOR = Image.new("L", (28, 28), 128)  # /floor's constant answer (bench only)
 
 
 # --- input checks: every handler goes through these, so each bad input has one message --------
 
+class Refused(gr.Error):
+    """A refused input: its message names the problem. Not logged with a traceback: a stranger's
+    bad input is no fault of the server's, and each traceback cost 2 KB of log."""
+
+    def __init__(self, message):
+        super().__init__(message, print_exception=False)
+
+
 def shown(value, limit=60):
-    """repr(value) cut to `limit` characters: an error message never echoes a huge input back."""
+    """repr(value) cut to `limit` characters, for plain values; any other object by its type
+    alone (its repr may hold a memory address). An error message never echoes a huge input."""
+    if value is not None and not isinstance(value, (str, int, float, list, dict, tuple, bool)):
+        return f"a {type(value).__name__}"
     r = repr(value)
     return r if len(r) <= limit else f"{r[:limit]}... ({len(r)} characters)"
 
@@ -74,36 +87,36 @@ def shown(value, limit=60):
 def number(value, name, lo=-math.inf, hi=math.inf):
     """A finite float in [lo, hi]; bools, strings, NaN and inf are refused."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise gr.Error(f"{name} must be a number, not {shown(value)}")
+        raise Refused(f"{name} must be a number, not {shown(value)}")
     try:
         v = float(value)
     except OverflowError:  # JSON integers have no size limit; floats end near 1.8e308
-        raise gr.Error(f"{name} must be a finite number, not an integer of "
+        raise Refused(f"{name} must be a finite number, not an integer of "
                        f"{len(str(abs(value)))} digits") from None
     if not math.isfinite(v):
-        raise gr.Error(f"{name} must be a finite number, not {v}")
+        raise Refused(f"{name} must be a finite number, not {v}")
     if not lo <= v <= hi:
-        raise gr.Error(f"{name} must be between {lo:g} and {hi:g}, not {v:g}")
+        raise Refused(f"{name} must be between {lo:g} and {hi:g}, not {v:g}")
     return v
 
 
 def integer(value, name, lo, hi):
     v = number(value, name, lo, hi)
     if not v.is_integer():
-        raise gr.Error(f"{name} must be a whole number, not {v:g}")
+        raise Refused(f"{name} must be a whole number, not {v:g}")
     return int(v)
 
 
 def model_name(name):
     """A shipped model's name (None or "": the default); paths and unknown names are refused."""
     if name is None or name == "":
-        return DEFAULT_MODEL
+        return STORE.default
     if not isinstance(name, str):
-        raise gr.Error(f"model must be a model name, not {shown(name)}")
+        raise Refused(f"model must be a model name, not {shown(name)}")
     if "/" in name or "\\" in name or ".." in name:
-        raise gr.Error(f"model must be a name from pretrained/, not a path: {shown(name)}")
+        raise Refused(f"model must be a name from pretrained/, not a path: {shown(name)}")
     if name not in STORE and name not in list_models():
-        raise gr.Error(f"unknown model {shown(name)}; the shipped models are "
+        raise Refused(f"unknown model {shown(name)}; the shipped models are "
                        f"{', '.join(list_models()) or 'none'} ({MAKE_HINT})")
     return name
 
@@ -114,7 +127,7 @@ def class_index(lm, digit, name="digit"):
     try:
         return data.class_index(lm.classes, digit, name)
     except ValueError as e:
-        raise gr.Error(str(e)) from None
+        raise Refused(str(e)) from None
 
 
 def clamp_xy(lm, x, y):
@@ -123,13 +136,46 @@ def clamp_xy(lm, x, y):
     return (min(max(number(x, "x"), xmin), xmax), min(max(number(y, "y"), ymin), ymax))
 
 
+# At most this many images are prepared at once: a 16-megapixel upload costs ~0.5 s of CPU and
+# ~100 MB while it is read, so 16 at once grew the server by 4 GB (measured before this bound).
+ENCODING = threading.BoundedSemaphore(2)
+MAX_LAYERS = 8  # a drawing's layers: the composite alone is read, but a payload listing more is refused
+
+
 def prepared(image):
     """An uploaded or drawn image as MNIST's 28x28 input (images.mnist_style); an image that
-    cannot be used is a gr.Error saying why."""
-    try:
-        return images.mnist_style(images.open_image(image))
-    except images.ImageError as e:
-        raise gr.Error(str(e)) from None
+    cannot be used is a gr.Error saying why. The refusal is raised outside the except block: an
+    error raised inside keeps the ImageError as its __context__, whose traceback holds the frames
+    and so the full-size image; Gradio keeps the error, and 16 refused 16-megapixel uploads kept
+    2 GB (measured)."""
+    with ENCODING:
+        try:
+            return images.mnist_style(images.open_image(image))
+        except images.ImageError as e:
+            problem = str(e)
+    raise Refused(problem)
+
+
+def uploaded(payload):
+    """The file path of a page upload or drawing, from the value the browser sent (Gradio's
+    FileData, or a Sketchpad value of which only the composite is used: its layers are never
+    opened). The page's events take it unprocessed, so that Gradio decodes no layer before these
+    checks; the path must be a file in Gradio's upload folder."""
+    if isinstance(payload, dict) and "composite" in payload:
+        layers = payload.get("layers") or []
+        if not isinstance(layers, list) or len(layers) > MAX_LAYERS:
+            raise Refused(f"a drawing has at most {MAX_LAYERS} layers; this one lists "
+                          f"{len(layers) if isinstance(layers, list) else shown(layers)}")
+        payload = payload["composite"]
+    path = payload.get("path") if isinstance(payload, dict) else payload
+    if not path:
+        raise Refused("image is empty: draw a digit or upload an image")
+    if not isinstance(path, str):
+        raise Refused(f"image must be an uploaded file, not {shown(path)}")
+    folder = Path(gr_utils.get_upload_folder()).resolve()
+    if not Path(path).resolve().is_relative_to(folder):
+        raise Refused("image must be a file uploaded to this page")
+    return path
 
 
 # --- models, loaded once each and shared by all requests --------------------------------------
@@ -157,11 +203,14 @@ class ModelStore:
         self._lock = threading.Lock()
         self.reset(device)
 
-    def reset(self, device=None):
+    def reset(self, device=None, root=None):
         """Forget every loaded model and manifold, and remove the download folder; load on
-        `device` from now on (None: CUDA when available, else CPU)."""
+        `device` from now on (None: CUDA when available, else CPU) and keep downloads in `root`
+        (None: the system's temp folder)."""
         with self._lock:
-            self.device = device
+            self.device, self.root = device, root
+            self.default = DEFAULT_MODEL  # main() makes it the first shipped model that loads
+            self._failed: dict[str, tuple] = {}  # name -> (its files' mtimes, the error)
             self._loaded: dict[str, Loaded] = {}
             self._manifolds: dict[str, Image.Image] = {}
             self._pages: dict[str, bytes] = {}
@@ -173,7 +222,8 @@ class ModelStore:
         return name in self._loaded
 
     def get(self, name=None) -> Loaded:
-        """The loaded model `name` (None: the default); its files broken: a gr.Error saying so."""
+        """The loaded model `name` (None: the default); its files broken: a gr.Error saying so,
+        remembered until the files change (not read again on every call)."""
         name = model_name(name)
         if name not in self._loaded:
             with self._lock:
@@ -182,11 +232,18 @@ class ModelStore:
         return self._loaded[name]
 
     def _load(self, name):
+        stamp = tuple(p.stat().st_mtime_ns if p.exists() else None
+                      for p in (model_path(name), lu.atlas_path(name)))
+        if name in self._failed and self._failed[name][0] == stamp:
+            raise Refused(self._failed[name][1])
         try:
             model, meta = load_model(name, self.device)
             atlas = lu.load_atlas(name)
         except CheckpointError as e:
-            raise gr.Error(f"model {name!r} cannot be loaded: {e}; {MAKE_HINT}") from None
+            # the file's name, not where the server keeps it
+            error = str(e).replace(f"{model_path(name).parent}{os.sep}", "")
+            self._failed[name] = (stamp, f"model {name!r} cannot be loaded: {error}; {MAKE_HINT}")
+            raise Refused(self._failed[name][1]) from None
         xmin, xmax, ymin, ymax = atlas["extent"]
         extent = [math.floor(xmin * 100) / 100, math.ceil(xmax * 100) / 100,
                   math.floor(ymin * 100) / 100, math.ceil(ymax * 100) / 100]
@@ -223,7 +280,7 @@ class ModelStore:
         """Where the PNG/GIF downloads are written (Gradio serves copies of them)."""
         with self._lock:
             if self._out is None:
-                self._out = Path(tempfile.mkdtemp(prefix="lsn-"))
+                self._out = Path(tempfile.mkdtemp(prefix="lsn-", dir=self.root))
             return self._out
 
 
@@ -275,7 +332,7 @@ def interpolate(digit_a: int | str, digit_b: int | str, steps: int, method: str 
     try:
         path = lu.latent_path(lm.centres[a], lm.centres[b], steps, method)
     except (ValueError, TypeError):  # TypeError: a method that is a list or a dict (unhashable)
-        raise gr.Error(f"method must be 'linear' or 'spherical', not {shown(method)}") from None
+        raise Refused(f"method must be 'linear' or 'spherical', not {shown(method)}") from None
     return path.tolist()
 
 
@@ -306,7 +363,7 @@ def model_card(name):
     """One model's metadata, as /models lists it."""
     lm = STORE.get(name)
     cfg = lm.model.config
-    return {"name": lm.name, "default": lm.name == DEFAULT_MODEL, "dataset": lm.atlas["dataset"],
+    return {"name": lm.name, "default": lm.name == STORE.default, "dataset": lm.atlas["dataset"],
             "classes": lm.classes, "kind": cfg.kind, "latent_dim": cfg.latent_dim,
             "beta": lm.meta.get("beta"), "epochs_run": lm.meta.get("epochs_run"),
             "parameters": lm.model.num_params(), "test": lm.meta.get("test", {}),
@@ -317,7 +374,7 @@ def models() -> list[dict]:
     """The shipped models with their metadata (the default first); a model whose files cannot be
     loaded is listed as {"name", "error"}, so one broken file hides none of the others."""
     cards = []
-    for name in sorted(list_models(), key=lambda n: n != DEFAULT_MODEL):
+    for name in sorted(list_models(), key=lambda n: n != STORE.default):
         try:
             cards.append(model_card(name))
         except gr.Error as e:
@@ -350,12 +407,12 @@ def query_number(request, name, default=None):
     text = request.query_params.get(name)
     if text is None:
         if default is None:
-            raise gr.Error(f"{name} is missing: give it as ?{name}=NUMBER")
+            raise Refused(f"{name} is missing: give it as ?{name}=NUMBER")
         return default
     try:
         return float(text)
     except ValueError:
-        raise gr.Error(f"{name} must be a number, not {shown(text)}") from None
+        raise Refused(f"{name} must be a number, not {shown(text)}") from None
 
 
 def decode_png(request):
@@ -385,6 +442,46 @@ def model_file(request):
                       "application/octet-stream")
     except gr.Error as e:
         return JSONResponse({"error": e.message}, status_code=404 if "unknown" in e.message else 400)
+
+
+# An upload request may carry one 20 MB file and its multipart framing; all uploads kept at once
+# (Gradio deletes them after demo.py's delete_cache age) may fill at most MAX_UPLOADS_BYTES.
+MAX_UPLOAD_REQUEST, MAX_UPLOADS_BYTES = 21 * 2**20, 2 * 2**30
+
+
+class UploadGuard:
+    """ASGI middleware bounding what Gradio's upload route writes to disk: each request must
+    declare its length, at most MAX_UPLOAD_REQUEST (Gradio itself bounds each file, not how many
+    a request carries: one request wrote 1000 files of 20 MB); while the upload folder holds
+    MAX_UPLOADS_BYTES, uploads are refused (507) until the cache cleaning frees room."""
+
+    def __init__(self, app):
+        self.app = app
+        self._measured = (0.0, 0)  # (when, bytes): the folder is walked at most every 2 s
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].endswith("/upload"):
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if not length.isdigit():
+            refusal = (411, "an upload must declare its Content-Length")
+        elif int(length) > MAX_UPLOAD_REQUEST:
+            refusal = (413, "an upload request may carry one file of at most 20 MB "
+                            f"({MAX_UPLOAD_REQUEST // 2**20} MiB with its framing)")
+        elif self.uploads_bytes() > MAX_UPLOADS_BYTES:
+            refusal = (507, "the server's upload space is full; try again in a few minutes")
+        else:
+            return await self.app(scope, receive, send)
+        await JSONResponse({"error": refusal[1]}, status_code=refusal[0])(scope, receive, send)
+
+    def uploads_bytes(self):
+        when, size = self._measured
+        if time.monotonic() - when > 2:
+            folder = Path(gr_utils.get_upload_folder())
+            size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) \
+                if folder.exists() else 0
+            self._measured = (time.monotonic(), size)
+        return size
 
 
 # --- page handlers ------------------------------------------------------------------------------
@@ -428,7 +525,7 @@ def ui_play(paths):
     """The Interpolate tab's play button: the positions of the path just drawn (the linear one
     when both were), for the page to play through its own decoder."""
     if not paths:
-        raise gr.Error("nothing to play yet: press interpolate first")
+        raise Refused("nothing to play yet: press interpolate first")
     return paths.get("linear") or next(iter(paths.values()))
 
 
@@ -471,9 +568,10 @@ def sample_preset(button, mu_x, mu_y, sigma_x, sigma_y, seed):
 
 
 def ui_encode(image, model):
-    """Encode a drawing or upload: its 28x28 input, reconstruction, mu/sigma and map state."""
+    """Encode a drawing or upload (the value the browser sent, see uploaded): its 28x28 input,
+    reconstruction, mu/sigma and map state."""
     lm = STORE.get(model)
-    x = prepared(image)
+    x = prepared(uploaded(image))
     mu, sigma = encoded(lm, x)
     recon = decode_uint8(lm.model, [mu])[0]
     pair = images.tile(np.stack([(x * 255).round().astype(np.uint8), recon]), 2, scale=5, gap=4)
@@ -483,7 +581,7 @@ def ui_encode(image, model):
 
 def go_to_drawing(drawing, model):
     if not drawing:
-        raise gr.Error("nothing encoded yet: draw or upload a digit, then encode it")
+        raise Refused("nothing encoded yet: draw or upload a digit, then encode it")
     return go_to(*drawing["mu"], model)
 
 
@@ -517,8 +615,10 @@ def ui_model(name, x, y):
 
 def ui_compare(x, y):
     """The same z decoded by every MNIST model, and each MNIST model's decoded manifold."""
+    x, y = number(x, "x"), number(y, "y")
     mnist = [m["name"] for m in models() if m.get("dataset") == "mnist"]
-    digits = [(images.enlarge(decode_uint8(STORE.get(n).model, [[x, y]])[0], 4), n) for n in mnist]
+    digits = [(images.enlarge(decode_uint8(STORE.get(n).model, [clamp_xy(STORE.get(n), x, y)])[0], 4), n)
+              for n in mnist]
     return digits, [(STORE.manifold(n), n) for n in mnist]
 
 

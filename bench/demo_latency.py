@@ -8,7 +8,6 @@ Starts `demo.py --bench-floor` as a subprocess on a free 127.0.0.1 port, then ti
 through the protocols a caller uses:
   GET   the image API, GET /api/decode.png?x=..&y=.. exactly as the README's curl and an <img>
         use it (no session, no queue);
-  run   POST /gradio_api/run/NAME, one request, outside the queue;
   call  POST /gradio_api/call/NAME then GET its event stream: the queued REST path the README
         documents;
   gradio_client  Client.predict, the Python client, its own per-call costs included.
@@ -29,7 +28,7 @@ from gradio_client import Client
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.harness import call_queued, call_run, start_server, time_calls  # noqa: E402
+from bench.harness import call_queued, start_server, time_calls  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -52,13 +51,9 @@ def rest_cases(url, n):
                  lambda i: client.get(f"{url}/api/decode.png?x={xs[i]:.4f}&y=0.1").content),
                 ("decode", "gradio_client",
                  lambda i: gradio_client.predict(xs[i], 0.1, api_name="/decode")),
-                ("floor", "run", lambda i: call_run(client, url, "floor", [])),
-                ("decode", "run", lambda i: call_run(client, url, "decode", [xs[i], 0.1, None])),
-                ("decode", "run, no session",
-                 lambda i: call_run(client, url, "decode", [xs[i], 0.1, None], None)),
                 ("decode", "call, no session",
                  lambda i: call_queued(client, url, "decode", [xs[i], 0.1, None], None)),
-                ("floor", "run, no session", lambda i: call_run(client, url, "floor", [], None)),
+                ("floor", "call, no session", lambda i: call_queued(client, url, "floor", [], None)),
                 ("decode", "call", lambda i: call_queued(client, url, "decode", [xs[i], 0.1, None])),
                 ("floor", "call", lambda i: call_queued(client, url, "floor", [])),
                 ("jump", "call", lambda i: call_queued(client, url, "jump", [i % 10, None])),

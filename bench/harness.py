@@ -2,9 +2,9 @@
 free 127.0.0.1 port (so its memory is its own and measurable), REST calls to it, percentiles of
 timed calls, and a process's resident memory. Not run by itself; imported as `bench.harness`:
 
-    from bench.harness import start_server, call_run, rss_mb
-    server = start_server("--bench-floor")   # waits (bounded) for the first /decode to answer
-    call_run(httpx.Client(), server.url, "decode", [0.5, 1, None])
+    from bench.harness import start_server, call_queued, rss_mb
+    server = start_server("--bench-floor")   # waits (bounded) for the first decode to answer
+    call_queued(httpx.Client(), server.url, "decode", [0.5, 1, None])
     server.stop()
 """
 
@@ -82,7 +82,7 @@ def start_server(*args, timeout=180, env=None, root=ROOT):
                     raise RuntimeError(f"demo.py exited with {proc.returncode}: "
                                        f"{server.log_tail()}")
                 try:
-                    call_run(http, url, "decode", [0, 0, None])
+                    http.get(f"{url}/api/decode.png?x=0&y=0").raise_for_status()
                     server.startup_s = time.monotonic() - t0
                     return server
                 except httpx.HTTPError:
@@ -91,13 +91,6 @@ def start_server(*args, timeout=180, env=None, root=ROOT):
     except BaseException:  # any failure, Ctrl-C included, leaves no server running
         server.stop()
         raise
-
-
-def call_run(http, url, name, data, session=SESSION):
-    """POST /gradio_api/run/NAME: one request, one answer (the page's path for the slider)."""
-    r = http.post(f"{url}/gradio_api/run/{name}", json={"data": data, "session_hash": session})
-    r.raise_for_status()
-    return r.json()["data"]
 
 
 def call_queued(http, url, name, data, session=SESSION):
@@ -124,3 +117,53 @@ def time_calls(fn, n):
         fn(i)
         ms.append((time.perf_counter() - t) * 1e3)
     return percentiles(ms)
+
+
+def descendants(pid):
+    """pid and every process below it (uvicorn's workers, multiprocessing's helpers), from the
+    parent ids in /proc/*/stat."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    return found
+
+
+def rss_tree_mb(pid):
+    """Resident memory of pid and all its descendants in MiB (a process gone meanwhile counts 0;
+    pages shared between them count once per process, as VmRSS does)."""
+    total = 0.0
+    for p in descendants(pid):
+        try:
+            total += rss_mb(p)
+        except (OSError, RuntimeError):
+            pass
+    return total
+
+
+def du_mb(*paths):
+    """Disk used by files under `paths` in MiB (allocated blocks, as `du` counts; a path that does
+    not exist counts 0; files removed during the walk are skipped)."""
+    total = 0
+    for root in map(Path, paths):
+        if not root.exists():
+            continue
+        for f in [root, *root.rglob("*")]:
+            try:
+                total += f.lstat().st_blocks * 512
+            except OSError:
+                pass
+    return total / 2**20
+
+
+def summary(ms, qs=(50, 95, 99)):
+    """{"p50": .., "p95": .., ...} in ms of a list of ms (NaN each when empty)."""
+    return {f"p{q}": (float(np.percentile(ms, q)) if len(ms) else float("nan")) for q in qs}

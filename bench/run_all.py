@@ -102,16 +102,16 @@ def startup_part(table, server):
 
 def rest_part(table, url, n):
     keys = [("image API", "GET"), ("decode", "call, no session"), ("floor", "call, no session"),
-            ("decode", "run"), ("floor", "run"), ("decode", "call"), ("floor", "call")]
+            ("decode", "call"), ("floor", "call")]
     with rest_cases(url, n) as cases:
         cases = {(name, protocol): fn for name, protocol, fn in cases}
         timed = {key: time_calls(cases[key], n) for key in keys}
     image = timed["image API", "GET"]
     table.add("image API: GET /api/decode.png, as curl or an <img> calls it (p50 / p95)",
-              ms(*image), f"/floor, one POST /run: {ms(*timed['floor', 'run'])}",
+              ms(*image), f"/floor through the queue: {ms(*timed['floor', 'call'])}",
               f"p50 ≤ {IMAGE_API_MS:g} ms", image[0] <= IMAGE_API_MS)
     for protocol, how in [("call, no session", "the README's curl: POST /call + GET its stream"),
-                          ("run", "one POST /run"), ("call", "queued, with a session")]:
+                          ("call", "queued, with a session")]:
         figure = timed["decode", protocol]
         table.add(f"REST round trip of /decode, {how} (p50 / p95)", ms(*figure),
                   f"/floor the same way: {ms(*timed['floor', protocol])}", f"p95 ≤ {INSTANT_MS} ms",

@@ -7,8 +7,11 @@ Run: pytest tests/test_demo_handlers.py (needs the shipped models in pretrained/
 import base64
 import io
 import os
+import shutil
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -269,8 +272,26 @@ def test_sample_grid_shows_the_decodes_of_its_codes(lm):
         assert np.array_equal(cell(grid, k // 3, k % 3, 2, 2), digits[k])
 
 
-def test_encoding_shows_the_input_and_its_reconstruction(lm, draw):
-    pair, text, state = h.ui_encode(draw("zero"), None)
+@pytest.fixture
+def uploads(tmp_path_factory):
+    """PIL image -> the FileData value the page sends for it, its file in Gradio's upload folder
+    (where the page's uploads land before an event reads them)."""
+    folder = Path(gr.utils.get_upload_folder())
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+
+    def put(img):
+        path = Path(tempfile.mkdtemp(dir=folder)) / "image.png"
+        img.save(path)
+        made.append(path.parent)
+        return {"path": str(path), "meta": {"_type": "gradio.FileData"}}
+    yield put
+    for d in made:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_encoding_shows_the_input_and_its_reconstruction(lm, draw, uploads):
+    pair, text, state = h.ui_encode(uploads(draw("zero")), None)
     assert set(state) == {"mu", "sigma"} and text.startswith(f"mu = ({state['mu'][0]:+.2f}, ")
     assert pair.size == (2 * 28 * 5 + 4 * 5, 28 * 5)
     x = (h.prepared(draw("zero")) * 255).round().astype(np.uint8)
@@ -279,6 +300,33 @@ def test_encoding_shows_the_input_and_its_reconstruction(lm, draw):
     x, y, ztext = h.go_to_drawing(state, None)
     assert (x, y) == tuple(round(v, 2) for v in h.clamp_xy(lm, *state["mu"]))
     assert ztext == h.z_text(lm, x, y)
+
+
+def test_the_page_encodes_only_an_uploaded_file_and_only_a_drawings_composite(draw, uploads):
+    sketch = uploads(draw("zero", ink=(0, 0, 0, 255), paper=(0, 0, 0, 0), mode="RGBA"))
+    as_sketch = h.ui_encode({"background": None, "layers": [sketch] * 3, "composite": sketch}, None)
+    assert as_sketch[2]["mu"] == pytest.approx(h.ui_encode(uploads(draw("zero")), None)[2]["mu"],
+                                               abs=0.05)
+    with pytest.raises(gr.Error, match="no ink"):
+        h.ui_encode(uploads(Image.new("L", (50, 50), 0)), None)
+    with pytest.raises(gr.Error, match="must be a file uploaded to this page"):
+        h.ui_encode({"path": "/etc/passwd"}, None)
+    with pytest.raises(gr.Error, match="at most 8 layers; this one lists 9"):
+        h.ui_encode({"layers": [sketch] * 9, "composite": sketch}, None)
+    with pytest.raises(gr.Error, match="image is empty"):
+        h.ui_encode({"layers": [], "composite": None}, None)
+
+
+def test_a_refusal_is_not_logged_with_a_traceback_and_names_no_object_address():
+    with pytest.raises(gr.Error) as e:
+        h.decode(object(), 0)
+    assert e.value.print_exception is False
+    assert e.value.message == "x must be a number, not a object" and "0x" not in e.value.message
+
+
+def test_comparison_refuses_nan():
+    with pytest.raises(gr.Error, match="x must be a finite number"):
+        h.ui_compare(float("nan"), 0)
 
 
 def test_switching_model_updates_ranges_classes_and_clears_overlays():
@@ -390,7 +438,6 @@ BAD = [  # (handler, args, kwargs, words the message must contain)
     (h.encode, (np.zeros((0, 0), np.uint8),), {}, "image is empty"),
     (h.encode, (Image.new("L", (50, 50), 255),), {}, "no ink"),
     (h.encode, (__file__,), {}, "not a readable image"),
-    (h.ui_encode, (Image.new("L", (50, 50), 0), None), {}, "no ink"),
     (h.go_to_drawing, (None, None), {}, "nothing encoded yet"),
 ]
 
@@ -481,3 +528,24 @@ def test_the_model_file_holds_the_float16_decoder_and_the_atlas_codes(lm, http):
     assert len(r.content) < 1.5 * 2**20  # the transfer a model costs the page
     assert http.get(f"/api/model/{lm.name}", headers={"If-None-Match": lm.etag}).status_code == 304
     assert http.get("/api/model/nope").status_code == 404
+
+
+def test_with_the_default_model_broken_the_api_defaults_to_the_one_that_loads(tmp_path, monkeypatch):
+    """The page and the API share one default (demo.first_loadable); a broken model's error is
+    remembered until its files change, and names the file, not where the server keeps it."""
+    for suffix in (".safetensors", ".atlas.safetensors"):
+        shutil.copy(nn.PRETRAINED / f"mnist_ae{suffix}", tmp_path / f"mnist_ae{suffix}")
+    (tmp_path / f"{nn.DEFAULT_MODEL}.safetensors").write_bytes(b"not a checkpoint")
+    monkeypatch.setattr(nn, "PRETRAINED", tmp_path)
+    monkeypatch.setattr(h, "STORE", h.ModelStore())
+    reads = []
+    real = nn.load_checkpoint
+    monkeypatch.setattr(nn, "load_checkpoint", lambda path: reads.append(path) or real(path))
+    assert demo.first_loadable() == "mnist_ae"
+    assert np.array_equal(np.asarray(h.decode(0, 0)), np.asarray(h.decode(0, 0, "mnist_ae")))
+    assert h.models()[0]["name"] == "mnist_ae" and h.models()[0]["default"] is True
+    for _ in range(3):
+        with pytest.raises(gr.Error) as e:
+            h.decode(0, 0, nn.DEFAULT_MODEL)
+    assert str(tmp_path) not in e.value.message and f"{nn.DEFAULT_MODEL}.safetensors" in e.value.message
+    assert sum(nn.DEFAULT_MODEL in str(p) for p in reads) == 1  # read once, not on every call
