@@ -52,6 +52,7 @@ from handlers import MAX_SAMPLES, MAX_STEPS, OVERLAYS
 from neural_network import DEFAULT_MODEL, list_models, pick_device
 
 MAX_BODY = 32 * 2**20  # bytes of any one request (a 20 MB upload and its multipart overhead fit)
+SKIP = object()  # toasted(): skip every output
 WEB = Path(__file__).resolve().with_name("web")  # the page's own CSS and JS, read at build time
 
 
@@ -66,6 +67,11 @@ def build_app(default=None, bench_floor=False):
     with gr.Blocks(title="Latent Space Navigator", fill_width=True,
                    delete_cache=(h.KEEP_DOWNLOADS_S, h.KEEP_DOWNLOADS_S)) as demo:
         path, samples, drawing = gr.State(None), gr.State(None), gr.State(None)
+        last_seed = gr.State(None)  # the seed the random button used last
+        with gr.Row(equal_height=False, elem_id="lsn-top"):
+            title = gr.Markdown(h.header(lm.name), elem_id="lsn-header")
+            with gr.Accordion("how to read this map", open=False, elem_id="lsn-note"):
+                gr.Markdown(h.MAP_NOTE)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=560):
                 plot = gr.Plot(show_label=False, elem_id="lsn-map")
@@ -76,15 +82,17 @@ def build_app(default=None, bench_floor=False):
                     gr.HTML("", elem_id="lsn-digit", padding=False)
                     with gr.Column(min_width=120):
                         ztext = gr.Textbox(label="z", lines=3, interactive=False, elem_id="lsn-z")
-                        seed = gr.Number(0, label="seed", precision=0, minimum=0)
-                        rand = gr.Button("random z ~ N(0, I)", size="sm")
+                        seed = gr.Number(0, label="seed", precision=0, minimum=0, elem_id="lsn-seed")
+                        rand = gr.Button("random z ~ N(0, I)", size="sm", elem_id="lsn-random",
+                                         visible=lm.model.config.kind == "vae")
                 x0, y0 = h.clamp_xy(lm, 0, 0)  # start at the prior's mean, or nearest to it
                 x = gr.Slider(xmin, xmax, x0, step=0.01, label="X", elem_id="lsn-x")
                 y = gr.Slider(ymin, ymax, y0, step=0.01, label="Y", elem_id="lsn-y")
+                gr.Markdown("jump to a class centre:", elem_id="lsn-jump-label")
                 with gr.Row(elem_id="lsn-jump"):
                     jumps = [gr.Button(c, size="sm", min_width=0, elem_id=f"lsn-jump-{i}")
                              for i, c in enumerate(lm.classes)]
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap", elem_id="lsn-tabs"):  # every tab one tap away
             with gr.Tab("Morph"):
                 with gr.Row():
                     target = gr.Dropdown(lm.classes, value=lm.classes[0], label="morph toward")
@@ -95,7 +103,7 @@ def build_app(default=None, bench_floor=False):
                 with gr.Row():
                     start = gr.Dropdown(lm.classes, value=lm.classes[0], label="start")
                     end = gr.Dropdown(lm.classes, value=lm.classes[-1], label="end")
-                    steps = gr.Slider(2, MAX_STEPS, 10, step=1, label="steps")
+                    steps = gr.Slider(2, MAX_STEPS, 10, step=1, label="steps", elem_id="lsn-steps")
                     method = gr.Radio(["linear", "spherical", "both"], value="both", label="method")
                     with gr.Column(min_width=120):
                         interp_btn = gr.Button("interpolate", variant="primary")
@@ -106,17 +114,21 @@ def build_app(default=None, bench_floor=False):
                 interp_files = gr.File(label="strip (PNG) and animation (GIF)", file_count="multiple",
                                        elem_id="lsn-files")
             with gr.Tab("Sample"):
+                sample_note = gr.Markdown(h.sample_note(lm), elem_id="lsn-sample-note")
                 with gr.Row():
                     mu_x, mu_y = (gr.Slider(-3, 3, 0, step=0.01, label=f"mu_{a}") for a in "xy")
-                    sigma_x, sigma_y = (gr.Slider(0, 2, 1, step=0.01, label=f"sigma_{a} (0: deterministic)")
-                                        for a in "xy")
+                    sigma_x, sigma_y = (gr.Slider(0, 2, 1, step=0.01, label=f"sigma_{a} (0: deterministic)",
+                                                  elem_id=f"lsn-sigma-{a}") for a in "xy")
                 with gr.Row():
                     n = gr.Slider(1, MAX_SAMPLES, 16, step=1, label="n samples")
                     sample_seed = gr.Number(0, label="seed", precision=0, minimum=0)
-                    presets = [gr.Button(b) for b in
-                               ["prior N(0, I)", "resample", "reset to N(0, 1)", "randomize mu"]]
+                    with gr.Row(elem_id="lsn-sample-presets"):
+                        presets = [gr.Button(b, visible=b != "prior N(0, I)" or lm.model.config.kind == "vae")
+                                   for b in ["prior N(0, I)", "resample", "randomize mu"]]
                 with gr.Row():
-                    sample_grid = gr.Image(format="png", type="pil", show_label=False, interactive=False)
+                    sample_grid = gr.Image(format="png", type="pil", show_label=False, interactive=False,
+                                           elem_id="lsn-samples")
+                    sample_bars = gr.Plot(show_label=False, elem_id="lsn-sample-bars")
                     sample_table = gr.Dataframe(headers=["x", "y"], label="z", max_height=300)
             with gr.Tab("Models"):
                 with gr.Row():
@@ -132,7 +144,7 @@ def build_app(default=None, bench_floor=False):
                                           brush=gr.Brush(18, colors=["#000000"], color_mode="fixed"),
                                           elem_id="lsn-sketch")
                     upload = gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard"],
-                                      label="or upload an image", height=300)
+                                      label="or upload an image", height=300, elem_id="lsn-upload")
                     with gr.Column():
                         encode_btn = gr.Button("encode drawing", variant="primary")
                         pair = gr.Image(format="png", type="pil", show_label=False, interactive=False)
@@ -160,37 +172,44 @@ def build_app(default=None, bench_floor=False):
 
         demo.load(**load_model)  # the page's decoder loads while the server draws the map
         demo.load(**redraw)
+        # ?model=&x=&y=: x and y are set before the model, whose switch (ui_model) reads them
+        demo.load(toasted(h.ui_from_url), None, [x, y, model], show_progress="hidden", **ui)
         # Moving the position is the page's own work: a slider's .change (a drag, or the server
         # setting it) redraws the digit and the marker in the browser, with no request.
         gr.on([x.change, y.change], None, [x, y], None, js="window.lsnMark")
-        rand.click(h.ui_random, [seed, model], pos + [seed], show_progress="hidden", **ui)
+        rand.click(toasted(h.ui_random), [seed, last_seed, model], pos + [seed, last_seed], show_progress="hidden", **ui)
         for i, b in enumerate(jumps):
-            b.click(functools.partial(h.go_to_class, i), model_in, pos, show_progress="hidden", **ui)
-        morph_btn.click(h.ui_morph, [x, y, target, amount, animate, model], anim,
+            b.click(toasted(functools.partial(h.go_to_class, i)), model_in, pos, show_progress="hidden", **ui)
+        morph_btn.click(toasted(h.ui_morph, None), [x, y, target, amount, animate, model], anim,
                         show_progress="hidden", **ui).then(**play)
-        interp_btn.click(h.ui_interpolate, [start, end, steps, method, model],
+        interp_btn.click(toasted(h.ui_interpolate), [start, end, steps, method, model],
                          [strip, interp_files, path, interp_caption], **ui).then(**redraw)
-        play_btn.click(h.ui_play, [path], anim, show_progress="hidden", **ui).then(**play)
+        play_btn.click(toasted(h.ui_play, None), [path], anim, show_progress="hidden", **ui).then(**play)
         sample_in = [mu_x, mu_y, sigma_x, sigma_y, n, sample_seed, model]
-        draw_samples = dict(fn=h.ui_sample, inputs=sample_in, outputs=[sample_grid, sample_table, samples],
-                            **ui)
-        gr.on([s.release for s in (mu_x, mu_y, sigma_x, sigma_y, n)] + [sample_seed.submit],
-              **draw_samples).then(**redraw)
+        draw_samples = dict(fn=toasted(h.ui_sample), inputs=sample_in,
+                            outputs=[sample_grid, sample_table, samples, sample_bars], **ui)
+        demo.load(**draw_samples)  # the tab opens with samples drawn, not an empty grid
+        # .change: a drag, a typed value (as it is typed, not when the box loses focus) or a
+        # preset; always_last: a burst of them draws once more at its end, not once per event
+        gr.on([c.change for c in (mu_x, mu_y, sigma_x, sigma_y, n, sample_seed)],
+              trigger_mode="always_last", **draw_samples).then(**redraw)
         for b in presets:
-            b.click(functools.partial(h.sample_preset, b.value), sample_in[:4] + [sample_seed],
-                    sample_in[:4] + [sample_seed], **ui).then(**draw_samples).then(**redraw)
-        switched = {"x": x, "y": y, "z": ztext, "info": info, "target": target,
+            b.click(toasted(functools.partial(h.sample_preset, b.value)), sample_in[:4] + [sample_seed],
+                    sample_in[:4] + [sample_seed], **ui)
+        switched = {"random": rand, "prior": presets[0], "sample_note": sample_note,
+                    "x": x, "y": y, "z": ztext, "info": info, "header": title, "target": target,
                     "start": start, "end": end, **{f"jump_{i}": b for i, b in enumerate(jumps)},
-                    "path": path, "samples": samples, "drawing": drawing}
-        model.change(by_name(h.ui_model, switched), [model, x, y], list(switched.values()),
+                    "path": path, "samples": samples, "drawing": drawing,
+                    "compared": compare_digits, "compared_grids": compare_grids}
+        model.change(toasted(by_name(h.ui_model, switched)), [model, x, y], list(switched.values()),
                      **ui).then(**redraw).then(**load_model)
-        compare_btn.click(h.ui_compare, [x, y], [compare_digits, compare_grids], **ui)
+        compare_btn.click(toasted(h.ui_compare), [x, y], [compare_digits, compare_grids], **ui)
         encoded = [pair, enc_text, drawing]
         # preprocess=False: ui_encode reads the uploaded file itself (h.uploaded): Gradio would
         # decode every layer a drawing's value lists before any check.
-        encode_btn.click(h.ui_encode, [sketch, model], encoded, preprocess=False, **ui).then(**redraw)
-        upload.upload(h.ui_encode, [upload, model], encoded, preprocess=False, **ui).then(**redraw)
-        there_btn.click(h.go_to_drawing, [drawing, model], pos, **ui)
+        encode_btn.click(toasted(h.ui_encode), [sketch, model], encoded, preprocess=False, **ui).then(**redraw)
+        upload.upload(toasted(h.ui_encode), [upload, model], encoded, preprocess=False, **ui).then(**redraw)
+        there_btn.click(toasted(h.go_to_drawing), [drawing, model], pos, **ui)
         overlays.change(**redraw)
 
         api_btn.click(h.decode, [api_x, api_y, api_model], api_image, api_name="decode")
@@ -201,6 +220,21 @@ def build_app(default=None, bench_floor=False):
         if bench_floor:
             api_btn.click(h.floor, None, api_image, api_name="floor")
     return demo
+
+
+def toasted(fn, refused=SKIP):
+    """The page event for `fn`: a refusal (gr.Error) is a toast naming the problem, and the
+    event's outputs keep their last good values (`refused`: SKIP, or what to send instead, e.g.
+    None for the positions to play). Raising would mark every output of the event with Gradio's
+    red "Error" badge and blank the digit, z, X and Y."""
+    @functools.wraps(fn)
+    def event(*args):
+        try:
+            return fn(*args)
+        except gr.Error as e:
+            gr.Warning(e.message)
+            return gr.skip() if refused is SKIP else refused
+    return event
 
 
 def by_name(fn, components):
@@ -285,6 +319,7 @@ def main(argv=None):
         raise SystemExit(f"demo.py: {getattr(e, 'message', e)}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        h.STORE.reset()  # its download folder was in `work`: no later caller may use it
 
 
 def serve(app, **launch):

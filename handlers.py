@@ -44,7 +44,7 @@ import gradio.utils as gr_utils
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 from plotly.colors import qualitative
 from safetensors.torch import save
 from starlette.responses import JSONResponse, Response
@@ -254,11 +254,11 @@ class ModelStore:
                       extent, atlas["centres"].numpy(), f'"{digest.hexdigest()[:20]}"')
 
     def manifold(self, name=None):
-        """The decoded MANIFOLD_N x MANIFOLD_N grid over the model's extent, one grey image
+        """The decoded MANIFOLD_N x MANIFOLD_N grid over manifold_square(model), one grey image
         (top row: max y), decoded once per model."""
         lm = self.get(name)
         if lm.name not in self._manifolds:  # two first requests may both decode it: harmless
-            frames = decode_uint8(lm.model, lu.grid(lm.extent, MANIFOLD_N))
+            frames = decode_uint8(lm.model, lu.grid(manifold_square(lm), MANIFOLD_N))
             self._manifolds[lm.name] = images.tile(frames, MANIFOLD_N, scale=1, gap=0)
         return self._manifolds[lm.name]
 
@@ -272,7 +272,7 @@ class ModelStore:
             tensors.update({"atlas.mu": lm.atlas["mu"].float().contiguous(),
                             "atlas.labels": lm.atlas["labels"].to(torch.uint8)})
             meta = {"config": meta["config"], "name": lm.name, "classes": lm.classes,
-                    "extent": lm.extent, "kind": lm.model.config.kind}
+                    "extent": lm.extent, "kind": lm.model.config.kind, "noun": noun(lm)}
             self._pages[lm.name] = save(tensors, {k: json.dumps(v) for k, v in meta.items()})
         return self._pages[lm.name]
 
@@ -492,7 +492,35 @@ def z_text(lm, x, y, k=15):
     two) and its centre sits in one of them."""
     votes = lu.knn_votes(lm.atlas["mu"], lm.atlas["labels"], [[x, y]], k, len(lm.classes))[0]
     c = int(votes.argmax())
-    return f"z = ({x:+.2f}, {y:+.2f})   {int(votes[c])} of the {k} nearest test digits: {lm.classes[c]}"
+    return (f"z = ({x:+.2f}, {y:+.2f})   {int(votes[c])} of the {k} nearest test {noun(lm)}: "
+            f"{lm.classes[c]}")
+
+
+def noun(lm):
+    """What the model's test images are called on the page: MNIST's are digits, others images
+    (Fashion-MNIST's "nearest test digits: Sneaker" read wrong)."""
+    return "digits" if lm.atlas["dataset"] == "mnist" else "images"
+
+
+def header(name):
+    """The page's header (Markdown): the title, what the map is and what to do, and the model in
+    use (ui_model rewrites it on a switch)."""
+    return (f"## Latent Space Navigator\n"
+            f"Each dot is one test image's code; press or drag on the map to move z and see what "
+            f"the decoder draws there. Model in use: **{name}**")
+
+
+MAP_NOTE = """\
+* **A point** is one test image's code: the mean mu of what the encoder says about it (a plain
+  autoencoder's code is that point exactly). Its colour is the image's true class.
+* **A class can form two clusters**: the model was never told the classes, so two common ways
+  of writing the same digit can land apart (the 6s of mnist_vae_beta4 form two clusters), and
+  its labelled centre (the mean of its codes) then sits in one of them or between them.
+* **beta** weighs the pull of every code toward N(0, I): a larger beta packs the codes closer to
+  the origin and makes the map smoother (nearby points decode alike), at the price of blurrier
+  digits; beta 1 keeps sharper digits with gaps between the classes; an AE has no such pull.
+* **z1, z2** are the two latent coordinates; the digit beside the map is the decoder's output
+  at the current z (the yellow marker)."""
 
 
 def go_to(x, y, model=None):
@@ -508,9 +536,14 @@ def go_to_class(i, model):
     return go_to(*jump(i, model), model)
 
 
-def ui_random(seed, model):
+def ui_random(seed, last, model):
+    """The random button: z ~ N(0, I) drawn with the seed in the box, which then shows the seed
+    used (twice: the box and `last`, a state). The box still showing the last seed used draws
+    with the next one, so each press is a new point and a typed seed is used as typed."""
     seed = integer(seed, "seed", 0, MAX_SEED)
-    return (*go_to(*random_point(seed, model), model), (seed + 1) % (MAX_SEED + 1))
+    if seed == last:
+        seed = (seed + 1) % (MAX_SEED + 1)
+    return (*go_to(*random_point(seed, model), model), seed, seed)
 
 
 def ui_morph(x, y, target, amount, animate, model):
@@ -529,8 +562,41 @@ def ui_play(paths):
     return paths.get("linear") or next(iter(paths.values()))
 
 
+EXPORT_SCALE, GIF_SCALE = 4, 8  # the downloads: 112 px a frame in the PNG, 224 in the GIF
+LABEL_W, RULE = 120, 4  # the PNG's column naming each row's method; the rule between methods
+
+
+def export_strip(blocks, cols, scale=EXPORT_SCALE):
+    """The interpolation PNG: each method's frames (uint8 [N, 28, 28]) in rows of `cols`,
+    `scale` times enlarged, its name left of each of its rows, and a black rule between the
+    methods."""
+    font = ImageFont.load_default(size=20)
+    parts = []
+    for i, (name, frames) in enumerate(blocks):
+        grid = images.enlarge(images.mosaic(frames, cols, gap=2, fill=96), scale)
+        rows = math.ceil(len(frames) / cols)
+        part = Image.new("L", (LABEL_W + grid.width, grid.height), 255)
+        part.paste(grid, (LABEL_W, 0))
+        draw = ImageDraw.Draw(part)
+        cell = grid.height / rows
+        for r in range(rows):
+            draw.text((8, (r + 0.5) * cell), name, fill=0, font=font, anchor="lm")
+        if i:
+            rule = Image.new("L", (part.width, 3 * RULE), 255)
+            rule.paste(0, (0, RULE, part.width, 2 * RULE))
+            parts.append(rule)
+        parts.append(part)
+    out = Image.new("L", (parts[0].width, sum(p.height for p in parts)), 255)
+    top = 0
+    for p in parts:
+        out.paste(p, (0, top))
+        top += p.height
+    return out
+
+
 def ui_interpolate(a, b, steps, method, model):
-    """Strip(s) of frames, their PNG and GIF, and the path(s) to draw on the map."""
+    """Strip(s) of frames, their PNG (export_strip) and GIF (the methods side by side, 224 px a
+    frame), the path(s) to draw on the map, and the caption naming the strip's rows."""
     lm = STORE.get(model)
     methods = ["linear", "spherical"] if method == "both" else [method]
     paths = {m: interpolate(a, b, steps, m, model) for m in methods}
@@ -541,25 +607,72 @@ def ui_interpolate(a, b, steps, method, model):
                                         for f in frames]), cols)
     png = fresh_dir() / "interpolation.png"
     gif = png.with_suffix(".gif")
-    strip.save(png)
-    side_by_side = np.stack([np.concatenate(step, axis=1) for step in zip(*frames)])
-    images.save_gif(side_by_side, gif, scale=4)
-    caption = " / ".join(f"{m} (row {i + 1})" for i, m in enumerate(methods))
+    export_strip(list(zip(methods, frames)), cols).save(png)
+    # the methods side by side, a 1-pixel grey line (8 px in the GIF) between them
+    line = np.full((len(frames[0]), 28, 1), 96, np.uint8)
+    side_by_side = np.concatenate([x for f in frames for x in (line, f)][1:], axis=2)
+    images.save_gif(side_by_side, gif, scale=GIF_SCALE)
+    rows = -(-len(frames[0]) // cols)
+    caption = " / ".join(f"{m} (row {i * rows + 1})" if rows == 1 else
+                         f"{m} (rows {i * rows + 1}-{(i + 1) * rows})" for i, m in enumerate(methods))
+    if len(methods) > 1:
+        caption += " (the PNG names each row's method; the GIF plays them side by side, left to right)"
     return strip, [str(png), str(gif)], paths, caption
 
 
+def ui_from_url(request: gr.Request):
+    """The page's load: the model and position its address names (?model=NAME&x=X&y=Y, written
+    by web/navigator.js when the position settles); what it does not name
+    stays (gr.skip()). A bad value is refused by name, as everywhere. Returned as (x, y, model):
+    the page sets x and y first, then the model, whose switch (ui_model) reads them."""
+    q = request.query_params if request is not None else {}
+    name = q.get("model")
+    lm = STORE.get(name or None)
+    out = []
+    for axis, (lo, hi) in zip("xy", (lm.extent[:2], lm.extent[2:])):
+        text = q.get(axis)
+        if text is None:
+            out.append(gr.skip())
+            continue
+        try:
+            v = float(text)
+        except ValueError:
+            raise Refused(f"{axis} in the address must be a number, not {shown(text)}") from None
+        out.append(round(min(max(number(v, axis), lo), hi), 2))
+    return (*out, lm.name if name else gr.skip())
+
+
 def ui_sample(mu_x, mu_y, sigma_x, sigma_y, n, seed, model):
+    """The Sample tab: the decoded samples' grid, their z (a table and a bar chart) and the map
+    state."""
     z = sample(mu_x, mu_y, sigma_x, sigma_y, n, seed, model)
     frames = decode_uint8(STORE.get(model).model, z)
     grid = images.tile(frames, math.ceil(math.sqrt(len(z))), scale=2 if len(z) <= 64 else 1)
-    return grid, [[round(a, 3), round(b, 3)] for a, b in z], z
+    return (grid, [[round(a, 3), round(b, 3)] for a, b in z], z,
+            sample_bars(z, (float(mu_x), float(mu_y))))
+
+
+def sample_bars(z, mu):
+    """A bar chart of each sample's z: z1 and z2 side by side per sample, mu as dashed lines (the
+    latent vector as a bar chart, as latent-space explorers show it)."""
+    z = np.asarray(z)
+    index = np.arange(1, len(z) + 1)
+    fig = go.Figure([go.Bar(x=index, y=z[:, i], name=f"z{i + 1}", marker_color=qualitative.D3[i])
+                     for i in range(2)])
+    for i, m in enumerate(mu):
+        fig.add_hline(y=m, line=dict(color=qualitative.D3[i], dash="dash", width=1),
+                      annotation_text=f"mu_{'xy'[i]}", annotation_position="right")
+    fig.update_layout(barmode="group", height=260, margin=dict(l=40, r=40, t=10, b=30),
+                      xaxis=dict(title="sample", dtick=1 if len(z) <= 32 else None),
+                      yaxis=dict(title="z"), legend=dict(orientation="h", y=1.12),
+                      plot_bgcolor="white")
+    return fig
 
 
 def sample_preset(button, mu_x, mu_y, sigma_x, sigma_y, seed):
-    """A sampling button's new (mu_x, mu_y, sigma_x, sigma_y, seed); each draws afresh but reset."""
+    """A sampling button's new (mu_x, mu_y, sigma_x, sigma_y, seed): the prior N(0, I) (mu 0,
+    sigma 1), the same distribution again, or a random mu; each draws afresh (the next seed)."""
     seed = integer(seed, "seed", 0, MAX_SEED)
-    if button == "reset to N(0, 1)":
-        return 0, 0, 1, 1, 0
     if button == "prior N(0, I)":
         return 0, 0, 1, 1, seed + 1
     if button == "randomize mu":
@@ -597,20 +710,35 @@ def model_info(name):
 def ui_model(name, x, y):
     """Switch model: slider ranges, class names, info; position kept (clamped); overlays of the
     old model cleared. Returns {name: value}, keyed by what each value is for, not by position:
-    the update touches 15 components (10 of them class buttons), and demo.py maps each name onto
-    its component (x, y, z, info, target, start, end, jump_0.., path, samples, drawing)."""
+    the update touches 18 components (10 of them class buttons), and demo.py maps each name onto
+    its component (random and prior: the buttons of N(0, I), shown for a VAE only; sample_note;
+    x, y, z, info, header, target, start, end, jump_0.., path, samples, drawing, compared,
+    compared_grids: the comparison galleries, of a z that may have moved)."""
     lm = STORE.get(name)
     xmin, xmax, ymin, ymax = lm.extent
     x, y, text = go_to(x, y, name)
     first, last = lm.classes[0], lm.classes[-1]
-    return {"x": gr.Slider(minimum=xmin, maximum=xmax, value=x),
+    vae = lm.model.config.kind == "vae"  # an AE has no prior: N(0, I) means nothing for it
+    return {"random": gr.Button(visible=vae), "prior": gr.Button(visible=vae),
+            "sample_note": sample_note(lm),
+            "x": gr.Slider(minimum=xmin, maximum=xmax, value=x),
             "y": gr.Slider(minimum=ymin, maximum=ymax, value=y),
-            "z": text, "info": model_info(name),
+            "z": text, "info": model_info(name), "header": header(name),
             "target": gr.Dropdown(choices=lm.classes, value=first),
             "start": gr.Dropdown(choices=lm.classes, value=first),
             "end": gr.Dropdown(choices=lm.classes, value=last),
             **{f"jump_{i}": gr.Button(value=c) for i, c in enumerate(lm.classes)},
-            "path": None, "samples": None, "drawing": None}
+            "path": None, "samples": None, "drawing": None, "compared": None, "compared_grids": None}
+
+
+def sample_note(lm):
+    """The Sample tab's line: what its samples are, for this model's kind."""
+    if lm.model.config.kind == "vae":
+        return ("z = mu + sigma * eps, eps ~ N(0, I): with mu = 0 and sigma = 1 these are draws "
+                "from the model's prior; the map marks them with x.")
+    return ("This model is an autoencoder: it has no prior, so these are only points scattered "
+            "around mu (its codes lie far wider than N(0, I); see the map), not draws from "
+            "the model.")
 
 
 def ui_compare(x, y):
@@ -620,6 +748,59 @@ def ui_compare(x, y):
     digits = [(images.enlarge(decode_uint8(STORE.get(n).model, [clamp_xy(STORE.get(n), x, y)])[0], 4), n)
               for n in mnist]
     return digits, [(STORE.manifold(n), n) for n in mnist]
+
+
+def map_view(lm):
+    """(xmin, xmax, ymin, ymax) the map opens on. A VAE's extent holds its codes; an AE's codes
+    have long tails (mnist_ae: the middle half within -1..4, the extent -52..85), so its map
+    opens on its class centres, padded by a quarter of their span (the toolbar's zoom-out shows
+    the rest, and the sliders still span the whole extent)."""
+    if lm.model.config.kind != "ae":
+        return list(lm.extent)
+    lo, hi = lm.centres.min(0), lm.centres.max(0)
+    pad = 0.25 * (hi - lo)
+    xmin, xmax, ymin, ymax = lm.extent
+    return [max(xmin, float(lo[0] - pad[0])), min(xmax, float(hi[0] + pad[0])),
+            max(ymin, float(lo[1] - pad[1])), min(ymax, float(hi[1] + pad[1]))]
+
+
+def manifold_square(lm):
+    """The square the decoded manifold covers: map_view's centre, its longer side (so each cell
+    of the grid is square on the map's equal-aspect axes)."""
+    xmin, xmax, ymin, ymax = map_view(lm)
+    cx, cy, half = (xmin + xmax) / 2, (ymin + ymax) / 2, max(xmax - xmin, ymax - ymin) / 2
+    return [cx - half, cx + half, cy - half, cy + half]
+
+
+MAP_AREA_PX = (712, 451)  # the map's plot area on a 1366 px wide page, which the labels are sized for
+
+
+def label_positions(centres, names, view, rounds=200):
+    """Where the class labels go: at their centres, pushed apart until no two label boxes
+    overlap, so that none hides another (Fashion-MNIST's shirts, pullovers and coats share a
+    corner). The boxes are in pixels of the desktop map (MAP_AREA_PX, whose equal-aspect axes
+    show `view` at max(x span / width, y span / height) units a pixel): 7.2 px a character at
+    the map's 12 px bold, plus 14 px; 22 px a line. Each overlapping pair moves apart, half each,
+    along the axis that frees it with the smaller move."""
+    units = max((view[1] - view[0]) / MAP_AREA_PX[0], (view[3] - view[2]) / MAP_AREA_PX[1])
+    p = np.asarray(centres, float) / units
+    half_w, half_h = np.array([7.2 * len(n) + 14 for n in names]) / 2, 11.0
+    for _ in range(rounds):
+        moved = False
+        for i in range(len(p)):
+            for j in range(i):
+                d = p[i] - p[j]
+                over = np.array([half_w[i] + half_w[j] - abs(d[0]), 2 * half_h - abs(d[1])])
+                if (over <= 0).any():
+                    continue
+                axis = int(over[1] < over[0])
+                sign = 1.0 if d[axis] >= 0 else -1.0
+                p[i, axis] += sign * (over[axis] / 2 + 0.5)
+                p[j, axis] -= sign * (over[axis] / 2 + 0.5)
+                moved = True
+        if not moved:
+            break
+    return p * units
 
 
 def map_figure(model, overlays=(), path=None, samples=None, drawing=None):
@@ -643,7 +824,12 @@ def map_figure(model, overlays=(), path=None, samples=None, drawing=None):
     if samples and "samples" in overlays:
         s = np.array(samples)
         fig.add_scatter(x=s[:, 0], y=s[:, 1], mode="markers", name="samples",
-                        marker=dict(symbol="x", size=7, color="black"))
+                        marker=dict(symbol="x", size=8, color="black",
+                                    line=dict(width=1, color="white")))
+        if len(np.unique(s, axis=0)) < len(s):  # sigma 0 stacks them: say so, beside the marker
+            fig.add_annotation(x=s[0, 0], y=s[0, 1], text=f"{len(s)} samples, {len(np.unique(s, axis=0))} "
+                               "distinct (sigma 0)", showarrow=True, ax=60, ay=-36,
+                               bgcolor="rgba(255,255,255,0.85)", font=dict(size=11))
     if drawing and "drawing" in overlays:
         (mx, my), (sx, sy) = drawing["mu"], drawing["sigma"]
         t = np.linspace(0, 2 * np.pi, 61)
@@ -651,14 +837,22 @@ def map_figure(model, overlays=(), path=None, samples=None, drawing=None):
                         name="drawing (1 sigma)", line=dict(color="crimson", width=2))
         fig.add_scatter(x=[mx], y=[my], mode="markers", name="drawing",
                         marker=dict(symbol="star", size=14, color="crimson"))
-    xmin, xmax, ymin, ymax = lm.extent
+    view = map_view(lm)
     if "decoded manifold" in overlays:
-        # dark ink on white, readable under the coloured dots; Plotly writes it as a PNG data URI
+        # dark ink on white, faint under the coloured dots; each digit's cell centred on the z it
+        # was decoded at (lu.grid puts the points on the square's edges, so the image reaches half
+        # a cell past them); Plotly writes it as a PNG data URI
+        x0, x1, y0, y1 = manifold_square(lm)
+        half = (x1 - x0) / (MANIFOLD_N - 1) / 2
         fig.add_layout_image(source=ImageOps.invert(STORE.manifold(lm.name)), xref="x", yref="y",
-                             x=xmin, y=ymax, sizex=xmax - xmin, sizey=ymax - ymin, sizing="stretch",
-                             layer="below", opacity=0.55)
-    for name, (cx, cy) in zip(lm.classes, lm.centres):
-        fig.add_annotation(x=cx, y=cy, text=f"<b>{name}</b>", showarrow=False,
+                             x=x0 - half, y=y1 + half, sizex=x1 - x0 + 2 * half,
+                             sizey=y1 - y0 + 2 * half, sizing="stretch", layer="below",
+                             opacity=0.4)
+    for name, (cx, cy), (lx, ly) in zip(lm.classes, lm.centres,
+                                        label_positions(lm.centres, lm.classes, view)):
+        moved = bool(abs(lx - cx) + abs(ly - cy) > 1e-9)
+        fig.add_annotation(x=cx, y=cy, ax=lx, ay=ly, axref="x", ayref="y", showarrow=moved,
+                           arrowwidth=1, arrowcolor="#555", text=f"<b>{name}</b>",
                            bgcolor="rgba(255,255,255,0.75)", font=dict(size=12))
     # dragmode False: a press or a drag on the map moves the position (web/navigator.js), so
     # zooming is the toolbar's +/-/reset (always shown) or the wheel; the hover preview shows the
@@ -666,7 +860,13 @@ def map_figure(model, overlays=(), path=None, samples=None, drawing=None):
     fig.update_layout(dragmode=False, hovermode=False,
                       modebar=dict(remove=["zoom", "pan", "select", "lasso", "autoScale"],
                                    orientation="v"))
-    fig.update_layout(height=560, margin=dict(l=40, r=10, t=10, b=30), uirevision=lm.name,
-                      xaxis=dict(range=[xmin, xmax], title=None), yaxis=dict(range=[ymin, ymax], title=None),
-                      legend=dict(orientation="h", y=-0.04, font=dict(size=11)), plot_bgcolor="white")
+    axis = dict(font=dict(size=13), standoff=2)
+    # No height: the map fills its box, whose height web/navigator.css sets (560 px, smaller on a
+    # phone). Equal aspect: a unit of z1 is as long as a unit of z2, so the shapes are true.
+    xmin, xmax, ymin, ymax = view
+    fig.update_layout(margin=dict(l=48, r=10, t=10, b=30), uirevision=lm.name,
+                      xaxis=dict(range=[xmin, xmax], title=dict(text="z1", **axis)),
+                      yaxis=dict(range=[ymin, ymax], title=dict(text="z2", **axis),
+                                 scaleanchor="x", scaleratio=1),
+                      legend=dict(orientation="h", y=-0.09, font=dict(size=11)), plot_bgcolor="white")
     return fig

@@ -200,9 +200,9 @@ def elbo_terms(model, x, eps=None):
 @torch.inference_mode()
 def iwae_log_likelihood(model, x, k=1000, generator=None, eps=None, decodes=8192):
     """The importance-weighted estimate of log p(x) per image, in nats, as a CPU tensor [N]
-    (Burda et al. 2015, eq. 8): log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), with z_i = mu + sigma * eps_i
-    ~ q(z|x), p(x|z) the Bernoulli pixels of loss_terms, p(z) = N(0, I) and q the encoder's
-    diagonal Gaussian. Its expectation is a lower bound on log p(x) that rises with k toward it;
+    (Burda et al. 2015, eq. 8): log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), with
+    z_i = mu + sigma * eps_i ~ q(z|x), p(x|z) the Bernoulli pixels of loss_terms, p(z) = N(0, I)
+    and q the encoder's diagonal Gaussian. Its expectation is a lower bound on log p(x) that rises with k toward it;
     k = 1 is the one-sample ELBO (with the KL term sampled, not in closed form).
     eps [N, k, latent_dim] may be given; else it is drawn from `generator` (CPU) a few images at
     a time, about `decodes` z per pass. A VAE only: an AE has no q(z|x) to sample."""

@@ -27,7 +27,8 @@ from neural_network import decode_uint8, encode_all, reparameterize, sibling  # 
 
 DPI = 100
 COLOURS = plt.get_cmap("tab10").colors
-SPLIT_STYLE = {"test": "-", "val": ":", "train": "--"}
+# Logs hold train and val (older ones test as well): the held-out line solid, train dashed.
+SPLIT_STYLE = {"val": "-", "test": ":", "train": "--"}
 
 
 def save(fig, path):
@@ -59,23 +60,25 @@ def image_panels(n, width, height, gap=0.3, top=0.7, bottom=0.4):
 # --- training curves ------------------------------------------------------------------------------
 
 def read_log(log_path):
-    """The rows of a NAME.log.jsonl: one dict per epoch (epoch, train, [val,] test, lr, seconds)."""
+    """The rows of a NAME.log.jsonl: one dict per epoch (epoch, train, val, lr, seconds)."""
     return [json.loads(line) for line in Path(log_path).read_text().splitlines() if line]
 
 
 def draw_curves(axes, log_path, colour=COLOURS[0], label=None):
     """-ELBO, KL and the reconstruction NLL (BCE for images) per epoch of one run on three axes:
-    a line per split it logs, styled by split (test solid, validation dotted, train dashed)."""
+    a line per split it logs, styled by split (validation solid, train dashed; an older log's
+    test dotted). `label` names the run on its first held-out line."""
     rows = read_log(log_path)
     epochs = [r["epoch"] for r in rows]
-    nll = "nll" if "nll" in rows[0]["test"] else "bce"
+    nll = "nll" if "nll" in rows[0]["train"] else "bce"
+    held_out = next(s for s in SPLIT_STYLE if s in rows[0] and s != "train")
     titles = ["-ELBO (nats, beta = 1)", "KL (nats)", f"reconstruction {nll.upper()} (nats)"]
     for ax, key, title in zip(axes, ["elbo", "kl", nll], titles):
         for split, style in SPLIT_STYLE.items():
             if split in rows[0]:
-                name = split if label is None else (label if split == "test" else None)
+                name = split if label is None else (label if split == held_out else None)
                 ax.plot(epochs, [r[split][key] for r in rows], style, color=colour, label=name,
-                        lw=1.5 if split == "test" else 0.9)
+                        lw=1.5 if split == held_out else 0.9)
         ax.set(title=title, xlabel="epoch")
         ax.grid(alpha=0.3)
 
@@ -85,8 +88,9 @@ def training_curves(logs, title=None):
     fig, axes = panels(3, height=3.6)
     for i, (name, log) in enumerate(logs.items()):
         draw_curves(axes, log, COLOURS[i % len(COLOURS)], name if len(logs) > 1 else None)
+    present = {s for log in logs.values() for s in read_log(log)[0] if s in SPLIT_STYLE}
     styles = ", ".join(f"{s} {'solid' if v == '-' else 'dotted' if v == ':' else 'dashed'}"
-                       for s, v in SPLIT_STYLE.items())
+                       for s, v in SPLIT_STYLE.items() if s in present)
     axes[0].legend(title=styles if len(logs) > 1 else None, fontsize=8)
     if title:
         fig.suptitle(title)

@@ -1,16 +1,23 @@
 """Train a 2-D-latent conv VAE (or AE) on MNIST or Fashion-MNIST and write its checkpoint, log,
 training curves and atlas. The defaults (Recipe) are the shipped default model's recipe. With
 --dataset toy1|toy2|toy3 it trains a ToyVAE (Gaussian decoder) on data.py's 2-D toys instead, with
-toy defaults (TOY_DEFAULTS), a validation split that picks the best epoch, and no atlas.
+toy defaults (TOY_DEFAULTS), and no atlas.
+
+Every data set is handled alike (data.py's splits): the model trains on "train", the validation
+split picks the best epoch and stops training early, and the test split is evaluated once, on the
+chosen model, after training. Nothing during training reads the test split.
 
     python trainer.py                                   # -> pretrained/mnist_vae_beta4.*
     python trainer.py --beta 1 --out pretrained/mnist_vae_beta1.safetensors
     python trainer.py --resume pretrained/mnist_vae_beta4.last.safetensors   # after Ctrl-C
     python trainer.py --atlas-only --out pretrained/mnist_vae_beta4.safetensors
+    python trainer.py --iwae-only --out pretrained/mnist_vae_beta4.safetensors   # log p(x)
     python trainer.py --dataset toy3                    # -> runs/toy3.*
 
 Beside OUT (NAME.safetensors, the best epoch) it writes NAME.last.safetensors (resumable),
-NAME.log.jsonl (one JSON line per epoch), NAME.curves.png and NAME.atlas.safetensors.
+NAME.log.jsonl (one JSON line per epoch: train and val figures), NAME.curves.png and
+NAME.atlas.safetensors. The checkpoint's record (meta) holds "val" (the figures that picked the
+epoch), "test" (the chosen model's, computed once) and "split" (which examples form each split).
 The data root is --data-dir, else $LSN_DATA_DIR, else data/; torchvision downloads MNIST there if
 it is missing. From Python (bench/, tests/): `fit(recipe_for("mnist", epochs=2), "runs/m.safetensors")`.
 """
@@ -26,6 +33,7 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -33,8 +41,8 @@ import data
 import latent_utils as lu
 import plots
 from neural_network import (VAE, CheckpointError, ToyConfig, ToyVAE, VAEConfig, elbo_terms,
-                            encode_all, load_checkpoint, load_model, model_state, pick_device,
-                            save_model, sibling)
+                            encode_all, iwae_log_likelihood, load_checkpoint, load_model,
+                            model_state, pick_device, save_model, sibling)
 
 
 @dataclass
@@ -44,13 +52,13 @@ class Recipe:
     model: str = "vae"  # vae, or ae (no KL term, a deterministic code)
     beta: float = 4.0  # weight of the KL term
     warmup_epochs: float = 6  # beta rises linearly from 0 over these epochs
-    epochs: int = 28  # most epochs to run
+    epochs: int = 30  # most epochs to run
     batch_size: int = 256
     lr: float = 3e-3  # Adam's (peak) learning rate
     schedule: str = "onecycle"  # or "plateau"
     patience: int = 4  # epochs without a better selection loss before stopping early
     seed: int = 0
-    limit: int = 0  # use only the first N training and N/6 test images (quick checks)
+    limit: int = 0  # only the first N training and N/6 validation and test images (quick checks)
 
 
 # A toy epoch is 10,000 2-D points (79 steps of 128, ~0.15 s): a whole run takes seconds. The
@@ -58,6 +66,13 @@ class Recipe:
 # toy3 gains up to 100 epochs and beyond (test -ELBO 1.80 after 60, 1.71 after 100, 1.66 after
 # 150); toy1 and toy2 reach their best in about 10 and stop early.
 TOY_DEFAULTS = dict(beta=1.0, warmup_epochs=5, epochs=100, batch_size=128, lr=3e-3, patience=25)
+
+# The likelihood estimate of --iwae-only (record_iwae): k importance samples per test image, on
+# a fixed subset of the test split (0: all of it) drawn with IWAE_SEED. In a 2-D latent k = 1000
+# has converged: on 100 test images of the default model -log p(x) was 128.78 nats at k = 100,
+# 128.73 at 1000, 128.71 at 5000. The subset: 10,000 images x 1000 samples are 10M decodes, about
+# 12 minutes on this project's 2-core CPU; 2,000 take about 2.5.
+IWAE_K, IWAE_IMAGES, IWAE_SEED = 1000, 2000, 0
 
 
 def recipe_for(dataset, **changes) -> Recipe:
@@ -98,24 +113,31 @@ def get_args(argv=None):
     p.add_argument("--schedule", choices=["onecycle", "plateau"], default=d.schedule,
                    help="onecycle: the learning rate rises to --lr over the first 25%% of steps, "
                         "then anneals to ~0 by the last epoch (Smith & Topin 2017); plateau: "
-                        "--lr, halved when the test loss stalls for patience/2 epochs")
+                        "--lr, halved when the validation loss stalls for patience/2 epochs")
     p.add_argument("--patience", type=int, default=d.patience,
-                   help="epochs without a better test (toys: validation) loss before stopping "
-                        "early")
+                   help="epochs without a better validation loss before stopping early")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--out", default="pretrained/mnist_vae_beta4.safetensors")
     p.add_argument("--resume", metavar="LAST", help="a NAME.last.safetensors to continue")
     p.add_argument("--limit", type=int, default=d.limit,
-                   help="use only the first N training and N/6 test images (quick checks)")
+                   help="use only the first N training and N/6 validation and test images "
+                        "(quick checks)")
     p.add_argument("--atlas-only", action="store_true",
                    help="only (re)write the atlas of the model at --out")
+    p.add_argument("--iwae-only", action="store_true",
+                   help="only estimate log p(x) of the VAE at --out on the test split "
+                        "(importance weighted, Burda et al. 2015) and record it in its checkpoint")
+    p.add_argument("--iwae-k", type=int, default=IWAE_K, help="samples per image for --iwae-only")
+    p.add_argument("--iwae-images", type=int, default=IWAE_IMAGES,
+                   help="test images for --iwae-only (0: all; else a fixed seeded subset)")
     dataset = p.parse_known_args(argv)[0].dataset  # the toys' defaults yield to flags given
     if dataset in data.TOYS:
         p.set_defaults(**TOY_DEFAULTS, out=f"runs/{dataset}.safetensors")
     args = p.parse_args(argv)
-    if dataset in data.TOYS and (args.model != "vae" or args.atlas_only):
-        p.error("the toy data sets train a VAE only, with no atlas (no --model ae, --atlas-only)")
+    if dataset in data.TOYS and (args.model != "vae" or args.atlas_only or args.iwae_only):
+        p.error("the toy data sets train a VAE only, with no atlas (no --model ae, --atlas-only, "
+                "--iwae-only)")
     recipe = Recipe(**{f.name: getattr(args, f.name) for f in fields(Recipe)})
     return recipe, args
 
@@ -145,33 +167,54 @@ def beta_at(recipe, progress):
 
 
 def train_epoch(model, opt, scheduler, x, recipe, epoch, device, memory_format=torch.channels_last):
+    """One pass over x in an order seeded by (seed, epoch) -> the epoch's mean train metrics.
+    The loop holds only the steps: the data are permuted once (one gather into a tensor on
+    `device` in `memory_format`, so each batch is a slice of it, not a gather and a copy), and
+    the loss terms are summed on the device and read once at the end. A non-finite loss is
+    caught at the next check (every CHECK_EVERY steps and at the end: each is a host sync on a
+    GPU) and named by its epoch and batch."""
     model.train()
     gen = torch.Generator().manual_seed(recipe.seed * 100003 + epoch)
     order = torch.randperm(len(x), generator=gen)
-    n_batches = math.ceil(len(x) / recipe.batch_size)
-    sums = torch.zeros(2)
+    xs = x.index_select(0, order).to(device).contiguous(memory_format=memory_format)
+    size = recipe.batch_size
+    n_batches = math.ceil(len(x) / size)
+    losses = torch.zeros(n_batches, device=device)
+    sums = torch.zeros(2, device=device)
+    lrs = []  # each step's learning rate, to name it if that step's loss was bad
     bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{recipe.epochs}", leave=False,
                disable=not sys.stderr.isatty())
     for b in bar:
-        xb = x[order[b * recipe.batch_size:(b + 1) * recipe.batch_size]].to(device, non_blocking=True)
-        xb = xb.contiguous(memory_format=memory_format)
         beta = beta_at(recipe, epoch + b / n_batches)
-        nll, kl = elbo_terms(model, xb)
+        nll, kl = elbo_terms(model, xs[b * size:(b + 1) * size])
         loss = (nll + beta * kl).mean()
-        if not torch.isfinite(loss):
-            raise TrainingError(
-                f"the loss became {loss.item()} in epoch {epoch + 1}, batch {b + 1} (beta "
-                f"{beta:.3g}, lr {opt.param_groups[0]['lr']:.3g}); try a lower --lr. The last "
-                "good checkpoint is kept.")
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        lrs.append(opt.param_groups[0]["lr"])
         opt.step()
         if recipe.schedule == "onecycle":
             scheduler.step()
-        sums += torch.stack([nll.sum(), kl.sum()]).detach().cpu()
-        if b % 20 == 0:
-            bar.set_postfix(loss=f"{loss.item():.1f}", beta=f"{beta:.2f}")
+        with torch.no_grad():
+            losses[b] = loss
+            sums += torch.stack([nll.sum(), kl.sum()])
+        if (b + 1) % CHECK_EVERY == 0 or b + 1 == n_batches:
+            check_finite(losses[:b + 1], recipe, epoch, n_batches, lrs)
+            bar.set_postfix(loss=f"{losses[b].item():.1f}", beta=f"{beta:.2f}")
     return elbo_metrics(model, *(sums / len(x)).tolist())
+
+
+CHECK_EVERY = 20  # steps between checks for a non-finite loss
+
+
+def check_finite(losses, recipe, epoch, n_batches, lrs):
+    """Raise TrainingError naming the first non-finite loss among `losses` (this epoch's)."""
+    bad = (~torch.isfinite(losses)).nonzero()
+    if len(bad):
+        b = int(bad[0])
+        raise TrainingError(
+            f"the loss became {losses[b].item()} in epoch {epoch + 1}, batch {b + 1} (beta "
+            f"{beta_at(recipe, epoch + b / n_batches):.3g}, lr {lrs[b]:.3g}); try a lower --lr. "
+            "The last good checkpoint is kept.")
 
 
 @torch.no_grad()
@@ -270,27 +313,34 @@ def resume_from(path, model, opt, scheduler):
 
 
 def load_splits(recipe, data_dir):
-    """-> (train, test, val or None), each (x, labels); the toys select on a validation split."""
-    train, test = (data.load(recipe.dataset, split, data_dir) for split in ("train", "test"))
+    """-> (train, val, test), each (x, labels): data.py's three splits of the recipe's data set
+    (with --limit, the first `limit` training and limit/6 validation and test examples)."""
+    train, val, test = (data.load(recipe.dataset, split, data_dir) for split in data.SPLITS)
     if recipe.limit:
-        n_test = max(recipe.limit // 6, 100)
-        train, test = [t[:recipe.limit] for t in train], [t[:n_test] for t in test]
-    val = data.load(recipe.dataset, "val") if recipe.dataset in data.TOYS else None
-    return train, test, val
+        n_held = max(recipe.limit // 6, 100)
+        train = [t[:recipe.limit] for t in train]
+        val, test = ([t[:n_held] for t in split] for split in (val, test))
+    return train, val, test
+
+
+def objective(metrics, recipe, key):
+    """The loss that picks the epoch: the trained objective, reconstruction + beta * KL."""
+    return metrics[key] + recipe.beta * metrics["kl"]
 
 
 # --- the run ----------------------------------------------------------------------------------
 
 def fit(recipe: Recipe, out, data_dir=None, device="auto", resume=None):
-    """Train per `recipe`, writing beside `out` (NAME.safetensors) its best checkpoint, the
-    resumable NAME.last.safetensors, NAME.log.jsonl, NAME.curves.png and, for image data,
-    NAME.atlas.safetensors -> the best checkpoint's record (meta). Raises TrainingError,
+    """Train per `recipe`, writing beside `out` (NAME.safetensors) its best checkpoint (by the
+    validation objective), the resumable NAME.last.safetensors, NAME.log.jsonl, NAME.curves.png
+    and, for image data, NAME.atlas.safetensors -> the best checkpoint's record (meta), whose
+    "test" figures are computed once, on that model, after training. Raises TrainingError,
     data.DataError, Interrupted (Ctrl-C or SIGTERM: the last whole epoch is kept), OSError."""
     out = Path(out)
     check_writable(out.parent)
     torch.manual_seed(recipe.seed)
     device = pick_device(device)
-    (x_train, y_train), (x_test, y_test), val = load_splits(recipe, data_dir)
+    (x_train, y_train), (x_val, _), (x_test, y_test) = load_splits(recipe, data_dir)
     is_toy = recipe.dataset in data.TOYS
 
     # channels_last: about 8 % more images/s for these convs on CPU (bench/train_speed.py); the
@@ -311,12 +361,14 @@ def fit(recipe: Recipe, out, data_dir=None, device="auto", resume=None):
         log_path.unlink(missing_ok=True)
         last_path.unlink(missing_ok=True)
     print(f"{recipe.model} on {recipe.dataset}, {model.num_params():,} parameters, "
-          f"{len(x_train):,} training examples, device {device}")
+          f"{len(x_train):,} training and {len(x_val):,} validation examples, device {device}")
+    split = data.split_record(recipe.dataset)
 
-    def record(epoch, metrics, note=None):
+    def record(epoch, val, note=None):
         kept = {k: v for k, v in asdict(recipe).items() if k != "limit"}
         return {**kept, "epochs_run": epoch, "seconds": round(seconds, 1),
-                "parameters": model.num_params(), "test": metrics, **(note or {})}
+                "parameters": model.num_params(), "selected_on": "val", "val": val,
+                "split": split, **(note or {})}
 
     # Ctrl-C: finish nothing half-way; the last checkpoint (end of the last whole epoch) is the
     # resume point. SIGTERM is treated the same.
@@ -326,37 +378,34 @@ def fit(recipe: Recipe, out, data_dir=None, device="auto", resume=None):
         for epoch in range(start, recipe.epochs):
             t0 = time.perf_counter()
             train = train_epoch(model, opt, scheduler, x_train, recipe, epoch, device, fmt)
-            val_m = {"val": evaluate(model, val[0], device, seed=recipe.seed)} if val else {}
-            test = evaluate(model, x_test, device, seed=recipe.seed)
+            val = evaluate(model, x_val, device, seed=recipe.seed)
             seconds += time.perf_counter() - t0
-            # The target objective at full beta; while beta still warms up the model is not yet
-            # optimising it, so neither the best checkpoint nor the plateau counter starts. The
-            # toys select on their validation split; the MNIST recipe of the shipped models on test.
-            chosen = val_m.get("val", test)
-            objective = chosen[key] + recipe.beta * chosen["kl"]
+            # The target objective at full beta, on the validation split; while beta still warms
+            # up the model is not yet optimising it, so neither the best checkpoint nor the
+            # plateau counter starts.
+            loss = objective(val, recipe, key)
             warm = epoch + 1 >= recipe.warmup_epochs
             if warm:
                 if recipe.schedule == "plateau":
-                    scheduler.step(objective)
-                if objective < best - 1e-3:
-                    best, bad = objective, 0
-                    save_model(model, out, record(epoch + 1, test))
+                    scheduler.step(loss)
+                if loss < best - 1e-3:
+                    best, bad = loss, 0
+                    save_model(model, out, record(epoch + 1, val))
                 else:
                     bad += 1
-            row = {"epoch": epoch + 1, "train": train, **val_m, "test": test,
+            row = {"epoch": epoch + 1, "train": train, "val": val,
                    "lr": opt.param_groups[0]["lr"], "seconds": round(seconds, 1)}
             with open(log_path, "a") as f:
                 f.write(json.dumps(row) + "\n")
             tensors, opt_state = optimizer_tensors(opt, scheduler)
             resume_state = {**opt_state, "epoch": epoch + 1, "best": best, "bad": bad,
                             "seconds": seconds}
-            save_model(model, last_path, record(epoch + 1, test, {"resume": resume_state}), tensors)
-            print(f"epoch {epoch + 1:3d}  train -ELBO {train['elbo']:7.2f}  test -ELBO "
-                  f"{test['elbo']:7.2f} ({key.upper()} {test[key]:6.2f} + KL {test['kl']:5.2f})  "
+            save_model(model, last_path, record(epoch + 1, val, {"resume": resume_state}), tensors)
+            print(f"epoch {epoch + 1:3d}  train -ELBO {train['elbo']:7.2f}  val -ELBO "
+                  f"{val['elbo']:7.2f} ({key.upper()} {val[key]:6.2f} + KL {val['kl']:5.2f})  "
                   f"lr {opt.param_groups[0]['lr']:.2g}  {seconds:6.1f}s", flush=True)
             if warm and bad >= recipe.patience:
-                print(f"no better {'validation' if is_toy else 'test'} loss for {bad} epochs: "
-                      "stopping early")
+                print(f"no better validation loss for {bad} epochs: stopping early")
                 break
     except KeyboardInterrupt:
         raise Interrupted(epoch, last_path) from None
@@ -368,6 +417,7 @@ def fit(recipe: Recipe, out, data_dir=None, device="auto", resume=None):
     except CheckpointError:
         raise TrainingError(f"no checkpoint was written to {out} (the run ended before beta "
                             "warmed up)") from None
+    # The test split, once, on the chosen model.
     t0 = time.perf_counter()
     final = evaluate(model, x_test, device, seed=recipe.seed)
     if not is_toy:  # the atlas and the 5-NN accuracy are of image classes
@@ -375,6 +425,46 @@ def fit(recipe: Recipe, out, data_dir=None, device="auto", resume=None):
         train_mu, _ = encode_all(model, x_train)
         final["knn5_accuracy"] = lu.knn_accuracy(train_mu, y_train, test_mu, y_test, k=5)
     meta.update(test=final, total_seconds=round(seconds + time.perf_counter() - t0, 1))
+    save_model(model, out, meta)
+    return meta
+
+
+def iwae_images(dataset, n, data_dir=None, seed=IWAE_SEED):
+    """-> (x, indices or None, how they were chosen): the whole test split (n = 0, or at least
+    its size), or a fixed subset of n of its images: the first n of
+    numpy.random.RandomState(seed).permutation, kept in test order."""
+    x, _ = data.load(dataset, "test", data_dir)
+    if not n or n >= len(x):
+        return x, None, f"all {len(x):,} test images"
+    keep = np.sort(np.random.RandomState(seed).permutation(len(x))[:n])
+    return (x[torch.from_numpy(keep)], keep, f"{n:,} of the {len(x):,} test images, the first "
+            f"{n:,} of numpy.random.RandomState({seed}).permutation({len(x)})")
+
+
+def record_iwae(out, k=IWAE_K, n_images=IWAE_IMAGES, data_dir=None, device="auto"):
+    """Estimate -log p(x) of the VAE at `out` on the test split with k importance samples per
+    image (iwae_log_likelihood) and record it in its checkpoint: meta["test"]["iwae"] (nats per
+    image, the mean of -log p(x)) and meta["iwae"] (how: k, which images, the -ELBO of the same
+    images, seconds) -> meta. An AE, which has no posterior, is refused."""
+    model, meta = load_model(out, device)
+    if model.config.kind != "vae":
+        raise TrainingError(f"{out}: an {model.config.kind.upper()} has no posterior q(z|x): "
+                            "log p(x) cannot be estimated by importance sampling")
+    x, keep, which = iwae_images(meta["dataset"], n_images, data_dir)
+    device = next(model.parameters()).device
+    t0 = time.perf_counter()
+    log_px = iwae_log_likelihood(model, x, k, generator=torch.Generator().manual_seed(IWAE_SEED))
+    seconds = time.perf_counter() - t0
+    same = evaluate(model, x, device, seed=meta["seed"])
+    meta["test"]["iwae"] = -log_px.mean().item()
+    # the standard error of that mean over the chosen images (of the subset's sampling)
+    sem = (-log_px).std().item() / math.sqrt(len(x)) if len(x) > 1 else None
+    meta["iwae"] = {
+        "k": k, "images": len(x), "which": which, "seed": IWAE_SEED,
+        "indices_sha1": None if keep is None else data.indices_sha1(keep),
+        "sem": sem, "seconds": round(seconds, 1),
+        "elbo_same_images": same["elbo"], "device": str(device),
+        "threads": torch.get_num_threads()}
     save_model(model, out, meta)
     return meta
 
@@ -401,6 +491,13 @@ def main(argv=None):
             write_atlas(model, recipe.dataset, args.out, x_test, y_test)
             print(f"wrote {sibling(args.out, '.atlas.safetensors')}")
             return
+        if args.iwae_only:
+            meta = record_iwae(args.out, args.iwae_k, args.iwae_images, args.data_dir,
+                               args.device)
+            t, i = meta["test"], meta["iwae"]
+            print(f"{args.out}: -log p(x) {t['iwae']:.2f} nats (k = {i['k']}, {i['which']}; "
+                  f"-ELBO of the same images {i['elbo_same_images']:.2f}), {i['seconds']:.0f}s")
+            return
         meta = fit(recipe, args.out, args.data_dir, args.device, args.resume)
     except Interrupted as e:
         done = f"after epoch {e.epoch}" if e.epoch else "before the first epoch ended"
@@ -416,8 +513,9 @@ def main(argv=None):
         sys.exit(f"error: {e}")
     t, key = meta["test"], "nll" if recipe.dataset in data.TOYS else "bce"
     knn = f", 5-NN accuracy {t['knn5_accuracy']:.4f}" if "knn5_accuracy" in t else ""
-    print(f"best epoch {meta['epochs_run']}: test -ELBO {t['elbo']:.2f} ({key.upper()} "
-          f"{t[key]:.2f} + KL {t['kl']:.2f}){knn}, {meta['total_seconds']:.0f}s -> {args.out}")
+    print(f"best epoch {meta['epochs_run']} on validation (-ELBO {meta['val']['elbo']:.2f}): "
+          f"test -ELBO {t['elbo']:.2f} ({key.upper()} {t[key]:.2f} + KL {t['kl']:.2f}){knn}, "
+          f"{meta['total_seconds']:.0f}s -> {args.out}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
-"""data.py: the one data-root rule, class names and indices, example picking, and the 2-D toy
-sets against their definitions (the toys need no data on disk). Run: pytest tests/test_data.py"""
+"""data.py: the one data-root rule, class names and indices, example picking, the splits (the
+image validation split's rule on made-up labels, then on MNIST and Fashion-MNIST where they are
+on disk), and the 2-D toy sets against their definitions (the toys need no data on disk).
+Run: pytest tests/test_data.py"""
 
+import gzip
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -23,8 +27,10 @@ def test_a_missing_data_set_names_the_folder_to_fill(monkeypatch, tmp_path):
     (raw / "train-images-idx3-ubyte").write_bytes(b"not idx")  # present but broken: no download
     with pytest.raises(data.DataError, match=str(raw)):
         data.load("mnist", "test", tmp_path)
-    with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
-        data.load("mnist", "val", tmp_path)
+    with pytest.raises(ValueError, match="split must be 'train', 'val' or 'test', not 'valid'"):
+        data.load("mnist", "valid", tmp_path)
+    with pytest.raises(ValueError, match="split must be"):
+        data.load("toy1", "valid")
 
 
 @pytest.mark.parametrize("value, index", [(7, 7), (7.0, 7), ("7", 7), ("Sneaker", 7), ("0", 0)])
@@ -45,6 +51,72 @@ def test_pick_images_one_of_each_wanted_class_and_repeats_differ():
     picked = data.pick_images(x, labels, [1, 0, 1], seed=3)
     assert [int(p) % 2 for p in picked] == [1, 0, 1] and picked[0] != picked[2]
     assert torch.equal(picked, data.pick_images(x, labels, [1, 0, 1], seed=3))
+
+
+# --- the image splits ---------------------------------------------------------------------------
+
+def test_val_indices_are_class_stratified_seeded_and_sorted():
+    counts = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]  # MNIST's training set
+    labels = np.random.RandomState(7).permutation(np.repeat(np.arange(10), counts))
+    idx = data.val_indices(labels)
+    assert len(idx) == len(set(idx.tolist())) == 5_000 and np.all(np.diff(idx) > 0)
+    got = np.bincount(labels[idx], minlength=10)
+    share = 5_000 * np.array(counts) / 60_000  # each class in proportion, rounded by remainders
+    assert np.all(np.abs(got - share) < 1) and got.sum() == 5_000
+    assert np.array_equal(idx, data.val_indices(labels))  # a pure function of the labels
+    assert not np.array_equal(idx, data.val_indices(labels, seed=1))
+    # per class, the first in the seeded order
+    order = np.random.RandomState(data.VAL_SEED).permutation(len(labels))
+    for c in range(10):
+        assert set(idx[labels[idx] == c]) == set(order[labels[order] == c][:got[c]])
+
+
+def check_image_splits(dataset, root, official_labels):
+    splits = {s: data.load(dataset, s, root) for s in data.SPLITS}
+    assert [len(x) for x, _ in splits.values()] == [55_000, 5_000, 10_000]
+    idx = data.val_indices(official_labels)
+    assert data.indices_sha1(idx) == data.VAL_SHA1[dataset]  # the same split as every model's
+    rest = np.setdiff1d(np.arange(60_000), idx)
+    assert torch.equal(splits["val"][1], torch.as_tensor(official_labels[idx]))
+    assert torch.equal(splits["train"][1], torch.as_tensor(official_labels[rest]))
+    counts = np.bincount(official_labels, minlength=10)
+    got = np.bincount(splits["val"][1].numpy(), minlength=10)
+    assert np.all(np.abs(got - 5_000 * counts / 60_000) < 1)
+    record = data.split_record(dataset)
+    assert record["val_sha1"] == data.VAL_SHA1[dataset] and record["val_seed"] == data.VAL_SEED
+    sizes = record["train_size"], record["val_size"], record["test_size"]
+    assert sizes == (55_000, 5_000, 10_000)
+    assert "class-stratified" in record["rule"] and "RandomState(0)" in record["rule"]
+    return splits
+
+
+def test_mnist_splits_hold_out_5000_training_images_the_same_every_time(mnist_root, mnist_train):
+    splits = check_image_splits("mnist", mnist_root,
+                                data.official("mnist", True, str(mnist_root))[1].numpy())
+    train, val = splits["train"][0], splits["val"][0]
+    assert torch.equal(train, mnist_train[0])  # conftest's copy, loaded apart
+    assert torch.equal(val, data.load("mnist", "val", mnist_root)[0])
+    # disjoint: no validation image among the training images (none of MNIST's repeats either)
+    train_rows = {bytes(r) for r in (train * 255).round().to(torch.uint8).flatten(1).numpy()}
+    assert not any(bytes(r) in train_rows
+                   for r in (val * 255).round().to(torch.uint8).flatten(1).numpy())
+
+
+def test_fashion_mnist_split_is_pinned_too(tmp_path):
+    """From Debian's dataset-fashion-mnist (its labels alone; skipped where it is not installed)."""
+    labels_gz = data.FASHION_DEBIAN / "train-labels-idx1-ubyte.gz"
+    if not labels_gz.exists():
+        pytest.skip(f"{labels_gz} not found (apt-get install dataset-fashion-mnist)")
+    labels = np.frombuffer(gzip.open(labels_gz).read()[8:], dtype=np.uint8).astype(np.int64)
+    idx = data.val_indices(labels)
+    assert data.indices_sha1(idx) == data.VAL_SHA1["fashion"]
+    assert np.bincount(labels[idx]).tolist() == [500] * 10
+
+
+def test_toy_split_record_names_the_fixed_draws():
+    record = data.split_record("toy3")
+    assert (record["train_size"], record["val_size"], record["test_size"]) == (10_000, 2_000, 2_000)
+    assert (record["train_seed"], record["val_seed"], record["test_seed"]) == (0, 1, 2)
 
 
 # --- the toys ---------------------------------------------------------------------------------

@@ -16,22 +16,10 @@ from PIL import Image
 
 import handlers as h
 import neural_network as nn
+from pages import (assert_same_digit, canvas, open_page, paints, plot_area, settled, sliders,
+                   torch_digit, touch, z_at)
 
 pytestmark = pytest.mark.browser
-READY = ("() => window.lsnStats && window.lsnStats.mode !== 'loading' && window.lsnStats.paints > 0"
-         " && document.querySelector('#lsn-map .js-plotly-plot .nsewdrag')")
-
-
-def open_page(chromium, url, **context):
-    ctx = chromium.new_context(**{"viewport": {"width": 1366, "height": 768}, **context})
-    page = ctx.new_page()
-    page.set_default_timeout(30_000)
-    page.requests = []
-    page.on("request", lambda r: page.requests.append(r.url))
-    page.goto(url)
-    page.wait_for_function(READY)
-    return page
-
 
 @pytest.fixture(scope="module")
 def page(live_url, chromium):
@@ -40,58 +28,12 @@ def page(live_url, chromium):
     page.context.close()
 
 
-def sliders(page):
-    return tuple(float(page.input_value(f"#lsn-{a} input[type=number]")) for a in "xy")
-
-
-def settled(page):
-    """Wait until the sliders have caught up with the drawn position (they follow ~70 ms apart)."""
-    page.wait_for_function("() => { const [x, y] = document.querySelector('#lsn-marker').dataset.z"
-                           ".split(',').map(Number); const v = (id) => +document.querySelector("
-                           "'#' + id + ' input[type=number]').value; return v('lsn-x') === x && "
-                           "v('lsn-y') === y; }")
-    return sliders(page)
-
-
-def canvas(page, selector="#lsn-canvas"):
-    """The 28x28 grey pixels the page drew on a canvas."""
-    data = page.evaluate(f"""() => Array.from(document.querySelector('{selector}').getContext('2d')
-        .getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))""")
-    return np.array(data, np.uint8).reshape(28, 28)
-
-
-def torch_digit(x, y, model=None):
-    return nn.decode_uint8(h.STORE.get(model).model, [[x, y]])[0]
-
-
-def assert_same_digit(page, x, y, selector="#lsn-canvas"):
-    diff = np.abs(canvas(page, selector).astype(int) - torch_digit(x, y))
-    assert diff.max() <= 1, diff.max()
-
-
-def paints(page):
-    return page.evaluate("window.lsnStats.paints")
-
-
-def plot_area(page):
-    return page.locator("#lsn-map .nsewdrag").bounding_box()
-
-
-def z_at(page, px, py):
-    """The z under page pixel (px, py), from Plotly's own axes."""
-    area = plot_area(page)
-    xmin, xmax, ymin, ymax = page.evaluate("() => { const l = document.querySelector("
-                                           "'#lsn-map .js-plotly-plot')._fullLayout; "
-                                           "return [...l.xaxis.range, ...l.yaxis.range]; }")
-    return (xmin + (px - area["x"]) / area["width"] * (xmax - xmin),
-            ymax - (py - area["y"]) / area["height"] * (ymax - ymin))
-
-
 def test_main_view_fits_1366x768_with_a_crisp_digit_decoded_in_the_page(page, shots):
     page.screenshot(path=shots / "main.png")
-    for sel in ["#lsn-map", "#lsn-digit", "#lsn-x", "#lsn-y", "#lsn-jump-9"]:
+    for sel in ["#lsn-header h2", "#lsn-map", "#lsn-digit", "#lsn-x", "#lsn-y", "#lsn-jump-9"]:
         box = page.locator(sel).bounding_box()
-        assert box["y"] + box["height"] <= 768 and box["x"] + box["width"] <= 1366, sel
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 768 and box["x"] + box["width"] <= 1366, sel
+    assert page.inner_text("#lsn-header h2") == "Latent Space Navigator"
     size = page.evaluate("""() => { const c = document.querySelector('#lsn-canvas');
         return [c.width, c.getBoundingClientRect().width, getComputedStyle(c).imageRendering]; }""")
     assert size == [28, 280, "pixelated"]
@@ -233,11 +175,6 @@ def test_interpolation_shows_its_frames_and_plays_on_the_digit(page, shots):
     page.wait_for_function(f"() => document.querySelector('#lsn-marker').dataset.z.startsWith('{end},')")
     assert paints(page) - before >= 9
     page.screenshot(path=shots / "interpolation.png", full_page=True)
-
-
-def touch(cdp, kind, points):
-    cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [
-        {"x": x, "y": y, "id": 0, "radiusX": 8, "radiusY": 8, "force": 1} for x, y in points]})
 
 
 def test_a_touch_drag_on_a_phone_moves_the_point(live_url, chromium, shots):

@@ -25,7 +25,10 @@ import neural_network as nn
 
 FIVE = ["mnist_vae_beta4", "mnist_vae_beta1", "mnist_vae_beta10", "mnist_ae", "fashion_vae_beta4"]
 ELEM_IDS = {"lsn-map", "lsn-digit", "lsn-x", "lsn-y", "lsn-jump", *(f"lsn-jump-{i}" for i in range(10)),
-            "lsn-z", "lsn-model", "lsn-sketch", "lsn-strip", "lsn-files", "lsn-draw-out", "lsn-hook"}
+            "lsn-z", "lsn-model", "lsn-sketch", "lsn-strip", "lsn-files", "lsn-draw-out", "lsn-hook",
+            "lsn-header", "lsn-note", "lsn-jump-label", "lsn-seed", "lsn-random", "lsn-tabs",
+            "lsn-sample-note", "lsn-samples", "lsn-sample-bars", "lsn-sample-presets", "lsn-steps",
+            "lsn-sigma-x", "lsn-sigma-y", "lsn-upload", "lsn-morph"}
 API_NAMES = {"decode", "encode", "jump", "morph", "interpolate", "random", "sample", "models", "floor"}
 
 
@@ -154,9 +157,13 @@ def test_sample_and_random_are_reproducible_by_seed():
 
 
 def test_ui_random_goes_to_the_seeds_point_and_advances_the_seed(lm):
-    x, y, text, seed = h.ui_random(5, None)
-    assert (x, y) == tuple(round(v, 2) for v in h.clamp_xy(lm, *h.random_point(5))) and seed == 6
-    assert h.ui_random(h.MAX_SEED, None)[-1] == 0
+    x, y, text, seed, last = h.ui_random(5, None, None)
+    assert (x, y) == tuple(round(v, 2) for v in h.clamp_xy(lm, *h.random_point(5)))
+    assert seed == last == 5  # the box shows the seed used
+    x2, y2, _, seed, last = h.ui_random(5, 5, None)  # pressed again: the next seed
+    assert seed == last == 6 and (x2, y2) == tuple(round(v, 2) for v in h.clamp_xy(lm, *h.random_point(6)))
+    assert h.ui_random(h.MAX_SEED, h.MAX_SEED, None)[-1] == 0
+    assert h.ui_random(3, 6, None)[-1] == 3  # a typed seed is used as typed
 
 
 def test_encode_of_a_drawn_one_lands_among_the_ones(lm, draw):
@@ -230,7 +237,8 @@ def test_map_has_classes_centres_and_overlays(lm):
     background = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
     manifold = np.asarray(h.STORE.manifold())  # the decoded 20 x 20 grid, dark ink on white
     assert background.shape == (20 * 28, 20 * 28) and np.array_equal(background, 255 - manifold)
-    assert np.array_equal(manifold[:28, :28], decoded(lm, (lm.extent[0], lm.extent[3]))[0])
+    x0, _, _, y1 = h.manifold_square(lm)  # its top-left cell: the decode at that corner
+    assert np.abs(manifold[:28, :28].astype(int) - decoded(lm, (x0, y1))[0]).max() <= 1
 
 
 def test_interpolation_writes_a_strip_png_and_a_gif(lm):
@@ -243,10 +251,24 @@ def test_interpolation_writes_a_strip_png_and_a_gif(lm):
     assert np.array_equal(cell(strip, 1, 3, 2, 2), last)  # linear, frame 20
     assert np.array_equal(cell(strip, 2, 0, 2, 2), first)  # spherical, first frame
     assert np.array_equal(cell(strip, 1, 15, 2, 2), np.zeros((28, 28)))  # padding: black
+    assert caption.startswith("linear (rows 1-2) / spherical (rows 3-4)")  # as the strip's rows
     png, gif = (Image.open(f) for f in files)
-    assert png.size == strip.size and np.array_equal(np.asarray(png), np.asarray(strip))
-    assert gif.size == (2 * 28 * 4, 28 * 4)  # methods side by side
-    assert np.array_equal(np.asarray(gif.convert("L"))[::4, ::4], np.hstack([first, first]))
+    # the PNG: 4x frames (grey gaps of 8 px), each method's 2 rows named on the left, a rule
+    assert png.size == (h.LABEL_W + (16 * 30 - 2) * 4, 2 * 58 * 4 + 3 * h.RULE)
+    png = np.asarray(png)
+    block = 58 * 4 + 3 * h.RULE  # where the spherical rows start
+    assert np.array_equal(png[:112:4, h.LABEL_W:h.LABEL_W + 112:4], first)  # linear, frame 1
+    assert np.array_equal(png[120:232:4, h.LABEL_W + 360:h.LABEL_W + 472:4], last)  # frame 20
+    assert np.array_equal(png[block:block + 112:4, h.LABEL_W:h.LABEL_W + 112:4], first)
+    assert (png[232 + h.RULE:232 + 2 * h.RULE] == 0).all()  # the rule between the methods
+    assert (png[232:232 + h.RULE] == 255).all() and (png[232 + 2 * h.RULE:block] == 255).all()
+    for top in (0, 120, block, block + 120):  # a name beside each row, in the white column
+        assert (png[top:top + 112, :h.LABEL_W] < 128).any()
+        assert (png[top:top + 112, :h.LABEL_W] == 255).mean() > 0.8
+    # the GIF: 224 px a frame, the methods side by side with an 8 px grey line between
+    assert gif.size == (2 * 28 * 8 + 8, 28 * 8)
+    line = np.full((28, 1), 96, np.uint8)
+    assert np.array_equal(np.asarray(gif.convert("L"))[::8, ::8], np.hstack([first, line, first]))
     durations = []
     for i in range(gif.n_frames):  # PIL merges identical neighbours, adding their durations
         gif.seek(i)
@@ -254,8 +276,15 @@ def test_interpolation_writes_a_strip_png_and_a_gif(lm):
     assert sum(durations) == 20 * 80
 
 
+def test_a_refused_page_event_is_a_toast_and_its_outputs_keep_their_values():
+    with pytest.warns(UserWarning, match="nothing encoded yet"):  # a toast, in a page event
+        assert demo.toasted(h.go_to_drawing)(None, None) == gr.skip()
+    with pytest.warns(UserWarning, match="press interpolate first"):
+        assert demo.toasted(h.ui_play, None)(None) is None  # no positions: nothing plays
+    assert demo.toasted(h.go_to_drawing)({"mu": [0.5, 0.5], "sigma": [1, 1]}, None)[:2] == (0.5, 0.5)
+
+
 def test_sampling_buttons():
-    assert h.sample_preset("reset to N(0, 1)", 1, 2, 0.5, 0.5, 7) == (0, 0, 1, 1, 0)
     assert h.sample_preset("prior N(0, I)", 1, 2, 0.5, 0.5, 7) == (0, 0, 1, 1, 8)
     assert h.sample_preset("resample", 1, 2, 0.5, 0.5, 7) == (1, 2, 0.5, 0.5, 8)
     mu_x, mu_y, *rest = h.sample_preset("randomize mu", 1, 2, 0.5, 0.5, 7)
@@ -264,9 +293,12 @@ def test_sampling_buttons():
 
 
 def test_sample_grid_shows_the_decodes_of_its_codes(lm):
-    grid, table, z = h.ui_sample(0, 0, 1, 1, 9, 0, None)
+    grid, table, z, bars = h.ui_sample(0.5, -0.25, 1, 1, 9, 0, None)
     assert grid.size == (3 * 30 * 2 - 4, 3 * 30 * 2 - 4) and len(table) == len(z) == 9
     assert table == [[round(a, 3), round(b, 3)] for a, b in z]
+    # the bar chart: each sample's z1 and z2, and mu as two dashed lines
+    assert [list(t.y) for t in bars.data] == [[p[0] for p in z], [p[1] for p in z]]
+    assert [s.y0 for s in bars.layout.shapes] == [0.5, -0.25]
     digits = decoded(lm, *z)
     for k in (0, 4, 8):
         assert np.array_equal(cell(grid, k // 3, k % 3, 2, 2), digits[k])
@@ -332,8 +364,9 @@ def test_comparison_refuses_nan():
 def test_switching_model_updates_ranges_classes_and_clears_overlays():
     fashion = h.STORE.get("fashion_vae_beta4")
     new = h.ui_model("fashion_vae_beta4", 0.5, -0.5)
-    assert set(new) == {"x", "y", "z", "info", "target", "start", "end", "path", "samples",
-                        "drawing", *(f"jump_{i}" for i in range(10))}
+    assert set(new) == {"random", "prior", "sample_note",
+                        "x", "y", "z", "info", "header", "target", "start", "end", "path", "samples",
+                        "drawing", "compared", "compared_grids", *(f"jump_{i}" for i in range(10))}
     xmin, xmax, ymin, ymax = fashion.extent
     assert (new["x"].minimum, new["x"].maximum, new["y"].minimum, new["y"].maximum) == (
         xmin, xmax, ymin, ymax)
@@ -341,7 +374,9 @@ def test_switching_model_updates_ranges_classes_and_clears_overlays():
     assert new["start"].choices == new["end"].choices == [(c, c) for c in fashion.classes]
     assert (new["start"].value, new["end"].value) == ("T-shirt/top", "Ankle boot")
     assert new["path"] is new["samples"] is new["drawing"] is None
+    assert new["compared"] is new["compared_grids"] is None  # the comparison was of the old z
     assert "| model | fashion_vae_beta4 |" in new["info"]
+    assert "Latent Space Navigator" in new["header"] and "**fashion_vae_beta4**" in new["header"]
     x, y = (round(v, 2) for v in h.clamp_xy(fashion, 0.5, -0.5))
     assert (new["x"].value, new["y"].value) == (x, y) and new["z"] == h.z_text(fashion, x, y)
 
@@ -549,3 +584,68 @@ def test_with_the_default_model_broken_the_api_defaults_to_the_one_that_loads(tm
             h.decode(0, 0, nn.DEFAULT_MODEL)
     assert str(tmp_path) not in e.value.message and f"{nn.DEFAULT_MODEL}.safetensors" in e.value.message
     assert sum(nn.DEFAULT_MODEL in str(p) for p in reads) == 1  # read once, not on every call
+
+
+def test_the_address_names_the_model_and_position_the_page_opens_at():
+    class Request:  # what ui_from_url reads of gr.Request
+        def __init__(self, **q):
+            self.query_params = q
+    beta1 = h.STORE.get("mnist_vae_beta1")
+    assert h.ui_from_url(Request(model="mnist_vae_beta1", x="1.5", y="-1")) == (1.5, -1, "mnist_vae_beta1")
+    assert h.ui_from_url(Request()) == (gr.skip(), gr.skip(), gr.skip())
+    assert h.ui_from_url(Request(model="mnist_vae_beta1", x="99"))[:2] == (beta1.extent[1], gr.skip())
+    for q, words in [({"model": "nope"}, "unknown model"), ({"x": "abc"}, "x in the address"),
+                     ({"y": "nan"}, "y must be a finite number")]:
+        with pytest.raises(gr.Error, match=words):
+            h.ui_from_url(Request(**q))
+
+
+def test_an_ae_is_offered_no_prior_and_its_map_opens_on_its_classes():
+    ae, vae = h.STORE.get("mnist_ae"), h.STORE.get("mnist_vae_beta4")
+    new, back = h.ui_model("mnist_ae", 0, 0), h.ui_model("mnist_vae_beta4", 0, 0)
+    assert new["random"].visible is new["prior"].visible is False and "no prior" in new["sample_note"]
+    assert back["random"].visible is back["prior"].visible is True
+    # a VAE's map is its extent; the AE's (extent -52..85) its class centres, padded
+    assert h.map_view(vae) == vae.extent
+    xmin, xmax, ymin, ymax = h.map_view(ae)
+    assert (ae.centres[:, 0] > xmin).all() and (ae.centres[:, 0] < xmax).all()
+    assert (ae.centres[:, 1] > ymin).all() and (ae.centres[:, 1] < ymax).all()
+    assert xmax - xmin < 0.5 * (ae.extent[1] - ae.extent[0])
+    fig = h.map_figure("mnist_ae")
+    assert list(fig.layout.xaxis.range) == [xmin, xmax] and fig.layout.yaxis.scaleanchor == "x"
+
+
+def test_the_manifold_cells_are_square_and_centred_on_their_codes():
+    lm = h.STORE.get("mnist_ae")
+    x0, x1, y0, y1 = h.manifold_square(lm)
+    assert x1 - x0 == pytest.approx(y1 - y0)
+    (img,) = h.map_figure("mnist_ae", ["decoded manifold"]).layout.images
+    cell = (x1 - x0) / (h.MANIFOLD_N - 1)
+    assert img.sizex == pytest.approx(img.sizey) == pytest.approx(h.MANIFOLD_N * cell)
+    assert img.x == pytest.approx(x0 - cell / 2) and img.y == pytest.approx(y1 + cell / 2)
+    grid = np.asarray(h.STORE.manifold("mnist_ae"))  # its top-left cell is the decode there
+    assert np.abs(grid[:28, :28].astype(int) - decoded(lm, (x0, y1))[0]).max() <= 1
+
+
+def test_class_labels_are_pushed_apart_and_point_at_their_centres():
+    fashion = h.STORE.get("fashion_vae_beta4")
+    view = h.map_view(fashion)
+    units = max((view[1] - view[0]) / h.MAP_AREA_PX[0], (view[3] - view[2]) / h.MAP_AREA_PX[1])
+    at = h.label_positions(fashion.centres, fashion.classes, view) / units  # in the map's pixels
+    w = [7.2 * len(c) + 14 for c in fashion.classes]
+    for i in range(10):  # no two label boxes overlap
+        for j in range(i):
+            assert abs(at[i, 0] - at[j, 0]) >= (w[i] + w[j]) / 2 or abs(at[i, 1] - at[j, 1]) >= 22
+    fig = h.map_figure("fashion_vae_beta4")
+    for a, (cx, cy) in zip(fig.layout.annotations, fashion.centres):
+        assert (a.x, a.y) == pytest.approx((cx, cy))  # an arrow (if moved) ends at the centre
+    assert h.z_text(fashion, 0, 0).split(": ")[0].endswith("nearest test images")
+    assert h.z_text(h.STORE.get(), 0, 0).split(": ")[0].endswith("nearest test digits")
+
+
+def test_samples_stacked_by_sigma_0_are_named_on_the_map():
+    z = h.sample(0.5, 0.5, 0, 0, 16, 0)
+    fig = h.map_figure(None, ["samples"], samples=z)
+    assert any(a.text == "16 samples, 1 distinct (sigma 0)" for a in fig.layout.annotations)
+    z = h.sample(0.5, 0.5, 1, 1, 16, 0)
+    assert not any("distinct" in str(a.text) for a in h.map_figure(None, ["samples"], samples=z).layout.annotations)

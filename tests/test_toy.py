@@ -14,6 +14,7 @@ import torch
 import numpy as np
 from PIL import Image
 
+import data
 import figures
 import neural_network as nn
 import trainer
@@ -76,7 +77,7 @@ def test_a_toy_sets_its_own_defaults_and_flags_still_win():
     assert recipe == trainer.recipe_for("toy2", beta=2.0)
     mnist, _ = trainer.get_args([])
     assert mnist == trainer.Recipe()
-    assert (mnist.beta, mnist.epochs, mnist.batch_size) == (4.0, 28, 256)  # the MNIST recipe
+    assert (mnist.beta, mnist.epochs, mnist.batch_size) == (4.0, 30, 256)  # the MNIST recipe
     with pytest.raises(SystemExit):
         trainer.get_args(["--dataset", "toy1", "--model", "ae"])
 
@@ -96,11 +97,15 @@ def test_a_short_toy_run_improves_its_elbo_and_writes_a_loadable_checkpoint(toy3
     log = toy3_run.with_suffix(".log.jsonl")
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["epoch"] for r in rows] == list(range(1, 9))
-    assert all(set(r[s]) == {"nll", "kl", "elbo"} for r in rows for s in ("train", "val", "test"))
-    assert rows[-1]["test"]["elbo"] < rows[0]["test"]["elbo"] - 0.3  # 3.11 -> 2.48 nats (seed 0)
+    assert all(set(r[s]) == {"nll", "kl", "elbo"} for r in rows for s in ("train", "val"))
+    assert all("test" not in r for r in rows)  # the test split is scored once, after training
+    assert rows[-1]["val"]["elbo"] < rows[0]["val"]["elbo"] - 0.3  # 3.11 -> 2.48 nats (seed 0)
     model, meta = nn.load_model(toy3_run, device="cpu")
     assert isinstance(model, nn.ToyVAE) and meta["dataset"] == "toy3" and meta["beta"] == 1.0
     assert set(meta["test"]) == {"nll", "kl", "elbo"}
+    # the same selection as the image data sets: on the validation split, which it records
+    assert meta["selected_on"] == "val" and meta["val"] == rows[meta["epochs_run"] - 1]["val"]
+    assert meta["split"] == data.split_record("toy3")
     assert math.isclose(meta["test"]["elbo"], meta["test"]["nll"] + meta["test"]["kl"])
     assert (toy3_run.parent / "toy3.curves.png").exists()
     assert not (toy3_run.parent / "toy3.atlas.safetensors").exists()  # no atlas for a toy

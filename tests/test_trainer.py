@@ -1,4 +1,5 @@
-"""Short real training runs on a slice of MNIST in a temp dir: the files a run writes, the same
+"""Short real training runs on a slice of MNIST in a temp dir: the files a run writes, the epoch
+picked on the validation split (and the test split read only once, after training), the same
 seed giving the same weights, resume after Ctrl-C continuing exactly where it stopped, fit()
 called from Python as the bench does. Run: pytest tests/test_trainer.py"""
 
@@ -50,7 +51,10 @@ def test_one_epoch_run_writes_checkpoint_log_curves_and_atlas(tmp_path, train_cm
     assert 0 <= meta["test"]["knn5_accuracy"] <= 1 and meta["test"]["elbo"] > 0
     rows = [json.loads(line) for line in (tmp_path / "m.log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1]
-    assert set(rows[0]["test"]) == {"bce", "kl", "elbo"}
+    assert set(rows[0]) == {"epoch", "train", "val", "lr", "seconds"}  # no test during training
+    assert set(rows[0]["val"]) == {"bce", "kl", "elbo"} and meta["val"] == rows[0]["val"]
+    assert meta["selected_on"] == "val" and meta["split"] == data.split_record("mnist")
+    assert meta["split"]["val_sha1"] == data.VAL_SHA1["mnist"]
     curves = np.asarray(Image.open(tmp_path / "m.curves.png").convert("L"))
     assert curves.shape[1] > 800 and curves.min() < 60 and (curves < 200).mean() > 0.01
     atlas = lu.load_atlas(out)
@@ -91,7 +95,12 @@ def test_ctrl_c_then_resume_continues_exactly(tmp_path, train_cmd, run, single_t
     assert "resuming" in r.stdout and "after epoch 1" in r.stdout
     logs = [(tmp_path / f"{n}.log.jsonl").read_text().splitlines() for n in ("whole", "cut")]
     assert len(logs[1]) == 3
-    assert [json.loads(line)["test"] for line in logs[0]] == [json.loads(line)["test"] for line in logs[1]]
+    assert [json.loads(line)["val"] for line in logs[0]] == [json.loads(line)["val"] for line in logs[1]]
+    # the kept checkpoint is the epoch of the lowest validation objective (beta 4 from epoch 1)
+    rows = [json.loads(line) for line in logs[0]]
+    picked = min(rows, key=lambda r: r["val"]["bce"] + 4 * r["val"]["kl"])
+    meta = nn.load_model(whole, device="cpu")[1]
+    assert meta["epochs_run"] == picked["epoch"] and meta["val"] == picked["val"]
     (a, _), (b, _) = (nn.load_model(tmp_path / f"{n}.last.safetensors", device="cpu")
                       for n in ("whole", "cut"))
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
@@ -119,15 +128,46 @@ def test_fit_from_python_returns_the_record_it_saved(tmp_path, mnist_root):
     assert meta["test"]["elbo"] == pytest.approx(meta["test"]["bce"] + meta["test"]["kl"])
 
 
-@pytest.mark.parametrize("epoch", [0, 1])
-def test_nan_loss_stops_naming_the_epoch_and_batch(epoch):
-    recipe = trainer.Recipe(epochs=2, batch_size=16)
+def test_training_reads_the_test_split_only_once_after_the_last_epoch(tmp_path, monkeypatch):
+    """Made-up data of three sizes, so each evaluation says which split it scored."""
+    gen = torch.Generator().manual_seed(0)
+    sizes = {"train": 640, "val": 96, "test": 160}
+    monkeypatch.setattr(data, "load", lambda dataset, split, root=None: (
+        torch.rand(sizes[split], 1, 28, 28, generator=gen), torch.arange(sizes[split]) % 10))
+    scored, real = [], trainer.evaluate
+    monkeypatch.setattr(trainer, "evaluate", lambda model, x, *a, **k: (
+        scored.append(len(x)), real(model, x, *a, **k))[1])
+    meta = trainer.fit(trainer.recipe_for("mnist", epochs=3, warmup_epochs=1, batch_size=64),
+                       tmp_path / "m.safetensors", device="cpu")
+    assert scored == [96, 96, 96, 160]  # validation after each epoch, then the test split once
+    rows = [json.loads(line) for line in (tmp_path / "m.log.jsonl").read_text().splitlines()]
+    assert all("test" not in r for r in rows)
+    assert meta["val"] == rows[meta["epochs_run"] - 1]["val"] and "knn5_accuracy" in meta["test"]
+
+
+@pytest.mark.parametrize("epoch, bad_batch", [(0, 1), (1, 1), (0, 3), (1, 27)])
+def test_nan_loss_stops_naming_the_epoch_and_batch(epoch, bad_batch):
+    """The loss is checked every CHECK_EVERY (20) steps, not at each: the message still names the
+    first bad batch, with its beta and learning rate. 30 batches of 2."""
+    recipe = trainer.Recipe(epochs=2, batch_size=2, warmup_epochs=2)
     model = nn.VAE(nn.VAEConfig())
     opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
-    scheduler = trainer.make_scheduler(opt, recipe, 64)
-    with torch.no_grad():
-        model.decoder[-1].bias.fill_(float("nan"))  # every reconstruction, so the first loss
+    scheduler = trainer.make_scheduler(opt, recipe, 60)
+    forward, calls = model.decode_logits, [0]
+
+    def decode_logits(z):  # NaN reconstructions from the bad batch on, as a blown-up net gives
+        calls[0] += 1
+        return forward(z) * (float("nan") if calls[0] >= bad_batch else 1.0)
+    model.decode_logits = decode_logits
     with pytest.raises(trainer.TrainingError) as e:
-        trainer.train_epoch(model, opt, scheduler, torch.rand(64, 1, 28, 28), recipe, epoch, "cpu")
-    assert str(e.value).startswith(f"the loss became nan in epoch {epoch + 1}, batch 1 ")
+        trainer.train_epoch(model, opt, scheduler, torch.rand(60, 1, 28, 28), recipe, epoch, "cpu")
+    ref_opt = torch.optim.Adam(nn.VAE(nn.VAEConfig()).parameters(), lr=recipe.lr)
+    ref = trainer.make_scheduler(ref_opt, recipe, 60)
+    for _ in range(bad_batch - 1):  # the learning rate of that step
+        ref_opt.step()
+        ref.step()
+    beta = trainer.beta_at(recipe, epoch + (bad_batch - 1) / 30)
+    assert str(e.value).startswith(
+        f"the loss became nan in epoch {epoch + 1}, batch {bad_batch} (beta {beta:.3g}, lr "
+        f"{ref_opt.param_groups[0]['lr']:.3g}); "), str(e.value)
     assert "--lr" in str(e.value)

@@ -12,7 +12,11 @@
  *   - the map: a press goes there, a drag follows the pointer, hovering previews the digit under
  *     the pointer beside it (the position stays), arrow keys move the point while the map has
  *     focus (Shift: ten times the step); zoom is the map toolbar's +/- and reset buttons
- *     (always shown: Gradio's Plotly is not a page global, so no wheel zoom of our own);
+ *     (always shown), or a double-click to reset it, which leaves the point where it was;
+ *   - the address: once the position settles it names the model and z (#model=&x=&y=); opened,
+ *     it is loaded as ?model=&x=&y=, which the server's load event (handlers.ui_from_url) restores;
+ *   - a morph or a played interpolation leaves its trail on the map (#lsn-trail);
+ *   - the Draw tab's sketchpad has its brush selected from the start and after "clear";
  *   - the server still owns every other action: it sets the sliders (jump, random, morph...) and
  *     their .change calls window.lsnMark, which redraws here.
  *
@@ -25,10 +29,11 @@
  */
 
 const S = {
-  name: null, dec: null, mu: null, labels: null, classes: null, extent: null,
+  name: null, dec: null, mu: null, labels: null, classes: null, extent: null, noun: 'digits',
   local: false, last: '', animation: null, serverBusy: false, serverNext: null,
-  driving: false, sync: null, syncTimer: null,
+  driving: false, sync: null, syncTimer: null, at: null, urlTimer: null, trail: [],
 };
+const DOUBLE_MS = 500;  // a second press this soon (and within 6 px) is a double-click's
 const SYNC_MS = 70;  // the sliders and the z text follow a drag at ~14 Hz, the digit every frame
 const K = 15;  // the z text's vote, as handlers.z_text
 const stats = window.lsnStats = {paints: 0, latencies: [], mode: 'loading'};
@@ -111,7 +116,7 @@ const zText = (x, y) => {
   for (const i of who) if (i >= 0) votes[S.labels[i]]++;
   let c = 0;
   votes.forEach((v, i) => { if (v > votes[c]) c = i; });
-  return `${z}   ${votes[c]} of the ${K} nearest test digits: ${S.classes[c]}`;
+  return `${z}   ${votes[c]} of the ${K} nearest test ${S.noun}: ${S.classes[c]}`;
 };
 
 // Draw the digit at (x, y) and move the marker; nothing if it is already there. The z text
@@ -120,6 +125,7 @@ const draw = (x, y) => {
   const key = `${S.name} ${x} ${y}`;
   if (key === S.last || !S.name) return false;
   S.last = key;
+  S.at = [x, y];
   if (S.local) paintLocal(x, y, digitParts());
   else paintServer(x, y);
   mark(x, y);
@@ -174,12 +180,18 @@ const mark = (x, y) => {
   c.dataset.z = `${x},${y}`;  // where it is drawn, for tests: z, and pixels in the canvas
   c.dataset.px = `${px.toFixed(1)},${py.toFixed(1)}`;
   if (u < 0 || u > 1 || v < 0 || v > 1) return;
+  // a ring with a faint fill: a class label or a sample beneath it stays readable
   ctx.beginPath();
   ctx.arc(px, py, 8.5, 0, 2 * Math.PI);
-  ctx.fillStyle = 'rgba(255, 215, 0, 0.85)';
+  ctx.fillStyle = 'rgba(255, 215, 0, 0.3)';
   ctx.fill();
   ctx.lineWidth = 3;
   ctx.strokeStyle = 'black';
+  ctx.stroke();
+  ctx.beginPath();
+  ctx.arc(px, py, 7, 0, 2 * Math.PI);
+  ctx.lineWidth = 2;
+  ctx.strokeStyle = 'rgb(255, 200, 0)';
   ctx.stroke();
   c.lsnLast = [px, py];
 };
@@ -194,6 +206,22 @@ const setSlider = (id, v) => {
   input.value = v.toFixed(2);
   input.dispatchEvent(new Event('input', {bubbles: true}));
 };
+// The page's address names the model and the position once it settles (URL_MS after the last
+// sync, not per move), in its fragment: #model=NAME&x=X&y=Y. Not in the query: Plotly writes its
+// SVG clip paths as url(PAGE#id) with the page's address at drawing time, so a new query makes
+// them another document, which Chromium then fetches (the page again, during a drag). Opened,
+// such an address becomes ?model=&x=&y= (below), which handlers.ui_from_url restores on load.
+const URL_MS = 400;
+const addressSoon = (x, y) => {
+  clearTimeout(S.urlTimer);
+  S.urlTimer = setTimeout(() => {
+    const q = new URLSearchParams({model: S.name, x: x.toFixed(2), y: y.toFixed(2)});
+    history.replaceState(history.state, '', `#${q}`);
+  }, URL_MS);
+};
+if (location.hash.startsWith('#model=')) {  // a shared address: the server restores it on load
+  location.replace(`${location.pathname}?${location.hash.slice(1)}`);
+}
 const syncNow = () => {
   clearTimeout(S.syncTimer);
   S.syncTimer = null;
@@ -204,6 +232,7 @@ const syncNow = () => {
   if (box) box.value = zText(x, y);
   setSlider('lsn-x', x);
   setSlider('lsn-y', y);
+  addressSoon(x, y);
 };
 const syncSoon = (x, y) => {
   S.sync = [x, y];
@@ -261,16 +290,28 @@ const bind = () => {
   const gd = plot(), host = $('#lsn-map');
   if (!gd || gd.lsnBound || !gd.on) return;
   gd.lsnBound = true;
-  const remark = () => { measure(); mark(...sliders()); };
+  const remark = () => { measure(); mark(...sliders()); drawTrail(); };
   gd.on('plotly_afterplot', remark);  // drawn, re-rendered, zoomed or reset
   window.addEventListener('resize', remark);
   window.addEventListener('scroll', measure, {passive: true, capture: true});
   host.tabIndex = 0;
   host.setAttribute('aria-label', 'latent map: press or drag to move, arrow keys to step');
-  let drag = null;
+  let drag = null, lastPress = null;
   gd.addEventListener('pointerdown', (ev) => {
     measure();
     if (!inside(ev) || ev.button !== 0 || gd._fullLayout.dragmode) return;
+    if (ev.target.closest('.modebar')) return;  // the zoom buttons float over the plot area
+    // A double-click resets the zoom (Plotly's own): its second press does not move the point,
+    // and the point goes back to where it was before the first press.
+    const prev = lastPress;
+    lastPress = {t: ev.timeStamp, x: ev.clientX, y: ev.clientY, from: S.at};
+    if (ev.pointerType === 'mouse' && prev && prev.from && ev.timeStamp - prev.t < DOUBLE_MS &&
+        Math.abs(ev.clientX - prev.x) < 6 && Math.abs(ev.clientY - prev.y) < 6) {
+      lastPress = null;
+      moveTo(...prev.from);
+      syncNow();
+      return;
+    }
     drag = ev.pointerId;
     S.driving = true;
     gd.setPointerCapture(ev.pointerId);
@@ -281,8 +322,8 @@ const bind = () => {
   gd.addEventListener('pointermove', (ev) => {
     if (drag === ev.pointerId) {
       timed(ev, moveTo(...toZ(ev.clientX, ev.clientY)));
-    } else if (ev.pointerType === 'mouse' && inside(ev)) {
-      showPreview(ev);
+    } else if (ev.pointerType === 'mouse' && inside(ev) && !ev.target.closest('.modebar')) {
+      showPreview(ev);  // not over the zoom buttons, which float over the plot area
     } else {
       hidePreview();
     }
@@ -345,6 +386,8 @@ window.lsnMark = (x, y) => {
 window.lsnModel = async (name) => {
   S.name = name;
   S.last = '';
+  S.trail = [];  // of the previous model's map
+  drawTrail();
   stats.mode = 'loading';
   try {
     const r = await fetch(`api/model/${encodeURIComponent(name)}`);
@@ -356,6 +399,7 @@ window.lsnModel = async (name) => {
     S.labels = parsed.tensors['atlas.labels'].data;
     S.classes = parsed.metadata.classes;
     S.extent = parsed.metadata.extent;
+    S.noun = parsed.metadata.noun || 'digits';
     S.local = true;
     setStatus('local', 'decoded in your browser: no server round trip per move');
   } catch (e) {
@@ -368,15 +412,49 @@ window.lsnModel = async (name) => {
   window.lsnMark();
 };
 
+// The trail of the last animation (a morph, or an interpolation played on the digit): the
+// positions it went through, a dashed line on a canvas under the marker, redrawn when the map
+// is (zoom, resize) and kept until the next animation or model; a click during a morph extends
+// the trail of the running one.
+const drawTrail = () => {
+  if (!G.plot && !measure()) return;
+  let c = document.getElementById('lsn-trail');
+  const w = Math.round(G.plot.width), h = Math.round(G.plot.height);
+  if (!c) { c = document.createElement('canvas'); c.id = 'lsn-trail'; $('#lsn-map').appendChild(c); }
+  if (c.width !== w || c.height !== h) { c.width = w; c.height = h; }
+  c.style.left = `${G.plot.left - G.host.left}px`;
+  c.style.top = `${G.plot.top - G.host.top}px`;
+  const ctx = c.getContext('2d');
+  ctx.clearRect(0, 0, w, h);
+  c.dataset.points = String(S.trail.length);
+  if (S.trail.length < 2) return;
+  const at = ([x, y]) => [(x - G.xr[0]) / (G.xr[1] - G.xr[0]) * w, (G.yr[1] - y) / (G.yr[1] - G.yr[0]) * h];
+  ctx.beginPath();
+  S.trail.forEach((z, i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, ...at(z)));
+  ctx.setLineDash([5, 4]);
+  ctx.lineWidth = 2;
+  ctx.strokeStyle = 'rgba(0, 0, 0, 0.75)';
+  ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.fillStyle = 'rgba(0, 0, 0, 0.75)';
+  for (const z of S.trail) { const [px, py] = at(z); ctx.fillRect(px - 1.5, py - 1.5, 3, 3); }
+};
+
 // Play positions the server sent (morph, interpolation) through the local decoder, one every
-// other frame (about 30 per second); a new animation replaces a running one.
+// other frame (about 30 per second); a new animation replaces a running one, its trail going on
+// from where that one was.
 window.lsnPlay = (points) => {
   if (!Array.isArray(points) || !points.length) return;
   if (S.animation) cancelAnimationFrame(S.animation);
+  else S.trail = S.at ? [S.at] : [];
   S.driving = true;
   let i = 0, tick = 0;
   const step = () => {
-    if (tick++ % 2 === 0) moveTo(points[i][0], points[i++][1]);
+    if (tick++ % 2 === 0) {
+      moveTo(points[i][0], points[i++][1]);
+      S.trail.push(S.at);
+      drawTrail();
+    }
     if (i < points.length) {
       S.animation = requestAnimationFrame(step);
     } else {
@@ -388,6 +466,29 @@ window.lsnPlay = (points) => {
   step();
 };
 
-new MutationObserver(() => { bind(); bindSliders(); }).observe(document.body, {childList: true, subtree: true});
+// --- the Draw tab's sketchpad: the brush is the tool from the start and after "clear" ---------
+// Gradio's Sketchpad starts (and clears back) with no tool, saying "select the draw tool to
+// start", and a stroke then selects page text instead: the page selects the brush for the person.
+const brushReady = () => {
+  const pad = document.getElementById('lsn-sketch');
+  if (!pad || !pad.querySelector('.empty.wrap')) return;
+  const brush = pad.querySelector('button[aria-label=Brush]');
+  if (brush && !brush.lsnArmed) {
+    brush.lsnArmed = true;  // once per button Gradio draws: clicking again would toggle it off
+    brush.click();
+  }
+};
+// "clear" empties the canvas and drops the tool, keeping the same button: arm it again
+document.addEventListener('click', (ev) => {
+  const clear = ev.target.closest && ev.target.closest('#lsn-sketch button[aria-label="Clear canvas"]');
+  if (!clear) return;
+  const brush = $('#lsn-sketch button[aria-label=Brush]');
+  if (brush) brush.lsnArmed = false;
+  setTimeout(brushReady, 50);
+}, true);
+
+new MutationObserver(() => { bind(); bindSliders(); brushReady(); })
+  .observe(document.body, {childList: true, subtree: true});
 bind();
 bindSliders();
+brushReady();
