@@ -9,8 +9,9 @@ Each user does what a browser on the page does (checked against a real page in h
 Chromium: the same requests, bodies and order):
   opens the page  GET / (the HTML with the app's config), then, as the page does once mounted:
                   the heartbeat stream (GET /gradio_api/heartbeat/SESSION, kept open), the
-                  model file its decoder runs (GET /api/model/NAME) and the page's load event
-                  (the map) through the queue;
+                  model file its decoder runs (GET /api/model/NAME) and the page's load events
+                  (the map, the Sample tab's first samples, the model and z its address names)
+                  through the queue;
   clicks          every ~2 s (uniform 1.5-2.5 s, from the previous click's start, or from its
                   end when it took longer), one of: a jump button (a random digit), morph,
                   random z, interpolate, each a quarter of the time. A click is the page's own
@@ -25,7 +26,7 @@ Chromium: the same requests, bodies and order):
                   /gradio_api/file=..) and its map redraw (the .then event) is joined; the
                   "chain" time runs from the click to its last server event's answer. Dragging
                   sends nothing (the page decodes in the browser), so no drag is simulated;
-  reloads         GET / again every ~20 s (uniform 15-25 s);
+  reloads         GET / again every ~20 s (uniform 15-25 s), and the load events with it;
   images          GET /api/decode.png?x=..&y=.. with a fresh random x, y every ~2 s (uniform
                   1.5-2.5 s), as a notebook or a slide beside the page would.
 Users start spread over the first 2 s; the measured --seconds s window opens once --warmup s
@@ -99,16 +100,17 @@ class Page:
                 elif trigger == "click" and label == "interpolate":
                     name = "interpolate"
                 elif trigger == "load" and d.get("backend_fn"):
-                    name = "load"
+                    name = f"load-{sum(n.startswith('load-') for n in self.events)}"
                 if name:
                     self.events[name] = {"fn_index": fn_index, "trigger_id": target,
                                          "inputs": d["inputs"], "outputs": d["outputs"],
                                          "then": self._then(deps, fn_index)}
-        missing = [n for n in ("load", "morph", "random", "interpolate", "jump-0")
+        missing = [n for n in ("load-0", "morph", "random", "interpolate", "jump-0")
                    if n not in self.events]
         if missing:
             raise RuntimeError(f"the page's config has no event for {missing}")
         self.jumps = sorted(n for n in self.events if n.startswith("jump-"))
+        self.loads = sorted(n for n in self.events if n.startswith("load-"))  # all run at open
         self.model = next(c["props"]["value"] for c in self.components.values()
                           if c.get("props", {}).get("elem_id") == "lsn-model")
 
@@ -249,7 +251,8 @@ class User:
         started, t = time.monotonic(), time.perf_counter()
         try:
             ms, data = await run_event(http, self.session, e["fn_index"], e["trigger_id"],
-                                       self.inputs(e["inputs"]), event_data=name == "load")
+                                       self.inputs(e["inputs"]),
+                                       event_data=name.startswith("load-"))
             self.rec.add(kind, started, ms)
         except Exception as err:  # noqa: BLE001
             self.rec.add(kind, started, (time.perf_counter() - t) * 1e3,
@@ -286,41 +289,43 @@ class User:
         except (httpx.HTTPError, asyncio.CancelledError):
             pass
 
-    async def clicker(self, http):
-        nxt = time.monotonic() + self.jitter(CLICK_S)
+    async def every(self, mean, action):
+        """Run `action` about every `mean` s (uniform 0.75-1.25 x mean) from the start of its
+        previous run, or from its end when that took longer, until the window closes."""
+        nxt = time.monotonic() + self.jitter(mean)
         while True:
             await self.sleep_until(nxt)
             if time.monotonic() >= self.deadline:
                 return
             started = time.monotonic()
-            kind = self.rng.choice(CLICKS)
-            name = self.rng.choice(self.page.jumps) if kind == "jump" else kind
-            try:
-                await asyncio.wait_for(self.event(http, name, f"click {kind}"), CLICK_TIMEOUT_S)
-            except asyncio.TimeoutError:
-                self.rec.add(f"click {kind}", started, CLICK_TIMEOUT_S * 1e3,
-                             f"{name}: no answer within {CLICK_TIMEOUT_S} s")
-            nxt = max(started + self.jitter(CLICK_S), time.monotonic())
+            await action()
+            nxt = max(started + self.jitter(mean), time.monotonic())
 
-    async def images(self, http):
-        nxt = time.monotonic() + self.jitter(IMAGE_S)
-        while True:
-            await self.sleep_until(nxt)
-            if time.monotonic() >= self.deadline:
-                return
-            started = time.monotonic()
-            await self.timed("image API", lambda: self.get_ok(http, image_query(self.rng),
-                                                             image_error))
-            nxt = max(started + self.jitter(IMAGE_S), time.monotonic())
+    async def click(self, http):
+        kind = self.rng.choice(CLICKS)
+        name = self.rng.choice(self.page.jumps) if kind == "jump" else kind
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(self.event(http, name, f"click {kind}"), CLICK_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            self.rec.add(f"click {kind}", started, CLICK_TIMEOUT_S * 1e3,
+                         f"{name}: no answer within {CLICK_TIMEOUT_S} s")
 
-    async def reloads(self, http):
-        nxt = time.monotonic() + self.jitter(RELOAD_S)
-        while True:
-            await self.sleep_until(nxt)
-            if time.monotonic() >= self.deadline:
-                return
-            nxt += self.jitter(RELOAD_S)
-            await self.timed("GET /", lambda: self.get_ok(http, "/"))
+    async def image(self, http):
+        await self.timed("image API", lambda: self.get_ok(http, image_query(self.rng), image_error))
+
+    async def load_events(self, http, kind):
+        """The page's load events, one after another: this client reads one event stream per
+        event, and a session's events share one stream (the browser joins them all and reads
+        that one stream), so running them one at a time is the closest it can come."""
+        for name in self.page.loads:
+            await self.event(http, name, kind)
+
+    async def reload(self, http):
+        await self.timed("GET /", lambda: self.get_ok(http, "/"))
+        # the reloaded page runs its load events again (its model file is in the browser's
+        # cache); they are measured apart from the clicks
+        await self.load_events(http, "page load events (reload)")
 
     async def run(self, start_at):
         await asyncio.sleep(max(0.0, start_at - time.monotonic()))
@@ -334,10 +339,13 @@ class User:
                     await asyncio.gather(
                         self.timed("model file",
                                    lambda: self.get_ok(http, f"/api/model/{self.page.model}")),
-                        self.event(http, "load", "page load event (the map)"))
+                        self.load_events(http, "page load events (the map, the samples, the "
+                                               "address)"))
                 finally:
                     self.rec.opened += 1
-                await asyncio.gather(self.clicker(http), self.images(http), self.reloads(http))
+                await asyncio.gather(self.every(CLICK_S, lambda: self.click(http)),
+                                     self.every(IMAGE_S, lambda: self.image(http)),
+                                     self.every(RELOAD_S, lambda: self.reload(http)))
             finally:
                 beat.cancel()
                 await asyncio.gather(beat, return_exceptions=True)

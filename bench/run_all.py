@@ -17,6 +17,14 @@ Parts, in this order (let nothing else run meanwhile: every part shares the same
   load      CLIENTS clients on loopback for SECONDS s mixing /decode, /jump, /interpolate and
             /sample (bench/load.py), beside the same mix from one client; the server's resident
             memory is read before and after, "before" being after a warm-up at the full load;
+  image API 64 clients for 45 s on GET /api/decode.png, a fresh x, y each, beside the same
+            clients repeating 8 URLs each (revalidated, 304s); its idle round trip as the
+            README's curl makes it (bench/load.py);
+  classroom 60 simulated page users for 60 s, each clicking jump, morph, random or interpolate
+            about every 2 s through the page's own queue, reloading the page, and fetching the
+            image API (bench/classroom.py); memory and temp disk at the start, end and 30 s after;
+  workers   the image API alone under uvicorn with 1 and then 2 worker processes
+            (bench/workers.py);
   training  images/s of the default recipe against the plain one (bench/train_speed.py).
 """
 
@@ -36,10 +44,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import handlers  # noqa: E402
 import neural_network as nn  # noqa: E402
-from bench import navigation, train_speed  # noqa: E402
+from bench import classroom, navigation, train_speed, workers  # noqa: E402
 from bench.demo_latency import rest_cases  # noqa: E402
 from bench.harness import rss_mb, start_server, time_calls  # noqa: E402
-from bench.load import report, run_load  # noqa: E402
+from bench.load import image_latency, image_report, image_rows, report, run_image_load, run_load  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # Targets the issues do not fix, and why: a decode must fit in one 60 Hz frame; a click answer
@@ -165,6 +173,34 @@ def load_part(table, server, clients, seconds):
     return one, warm, r
 
 
+def image_part(table, server, clients, seconds):
+    one = image_latency(server.url)
+    fresh = run_image_load(server.url, server.proc.pid, clients, seconds)
+    print("  fresh:", image_report(fresh), flush=True)
+    again = run_image_load(server.url, server.proc.pid, clients, min(15, seconds), repeat=True)
+    print("  revalidated:", image_report(again), flush=True)
+    for row in image_rows(one, fresh, again):
+        table.add(*row)
+    return fresh, again
+
+
+def classroom_part(table, users, seconds):
+    r = classroom.classroom_on_demo(users, seconds)
+    print(classroom.report(r), flush=True)
+    for row in classroom.table_rows(r):
+        table.add(*row)
+    return r
+
+
+def workers_part(table, clients, seconds):
+    results = workers.measure((1, 2), clients, seconds)
+    for n, r in results.items():
+        print(f"  {n} worker(s):", image_report(r), flush=True)
+    for row in workers.table_rows(results):
+        table.add(*row)
+    return results
+
+
 def training_part(table, data_dir, epochs, limit):
     result = train_speed.measure(data_dir, epochs, limit)
     (_, _, default), (_, _, plain) = result["default"], result["plain"]
@@ -183,8 +219,9 @@ def machine(threads):
             f"), gradio {gradio.__version__}")
 
 
-def write_results(path, table, argv, loads, threads):
+def write_results(path, table, argv, loads, threads, images, room, pools):
     one, warm, load = loads
+    fresh, again = images
     path.write_text(f"""# Benchmark results
 
 Written by `make bench` (`python bench/run_all.py{''.join(' ' + a for a in argv)}`) on
@@ -201,6 +238,16 @@ Machine: {machine(threads)}.
   Before it, one client: {report(one)}; then the warm-up: {report(warm)}.
   The load generator runs on the same cores as the server, so these figures are a floor for what
   the server alone could do.
+- Image API: {image_report(fresh)}.
+  Revalidated: {image_report(again)}.
+- Classroom (bench/classroom.py):
+```
+{classroom.report(room)}
+```
+- Image API past one process (bench/workers.py, 2 cores shared by clients and server):
+
+{workers.table(pools)}
+
 - The server is `python demo.py --bench-floor` on 127.0.0.1 (the floor endpoint is bench-only);
   memory is VmRSS from /proc/PID/status.
 """)
@@ -214,6 +261,12 @@ def main():
     p.add_argument("--clients", type=int, default=32)
     p.add_argument("--seconds", type=float, default=60, help="length of the load test")
     p.add_argument("--drag-seconds", type=float, default=3, help="length of each measured drag")
+    p.add_argument("--image-clients", type=int, default=64)
+    p.add_argument("--image-seconds", type=float, default=45, help="length of the image API load")
+    p.add_argument("--users", type=int, default=classroom.USERS, help="classroom page users")
+    p.add_argument("--room-seconds", type=float, default=classroom.SECONDS,
+                   help="the classroom's measured window")
+    p.add_argument("--worker-seconds", type=float, default=30, help="each worker count's load")
     p.add_argument("--train-epochs", type=int, default=2, help="epochs of each training recipe")
     p.add_argument("--train-limit", type=int, default=0, help="training images an epoch (0: all)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
@@ -229,15 +282,21 @@ def main():
         startup_part(table, server)
         rest_part(table, server.url, args.n)
         loads = load_part(table, server, args.clients, args.seconds)
+        print("image API load", flush=True)
+        images = image_part(table, server, args.image_clients, args.image_seconds)
         assert server.alive(), server.log_tail()
     finally:
         server.stop()
+    print("classroom: simulated page users on a fresh python demo.py", flush=True)
+    room = classroom_part(table, args.users, args.room_seconds)
+    print("image API under uvicorn workers", flush=True)
+    pools = workers_part(table, args.image_clients, args.worker_seconds)
     print("browser: real mouse drags, this page against the server-decoded one", flush=True)
     browser_part(table, args.drag_seconds)
     print("training", flush=True)
     training_part(table, args.data_dir, args.train_epochs, args.train_limit)
     print("\n" + table.markdown())
-    write_results(args.out, table, sys.argv[1:], loads, threads)
+    write_results(args.out, table, sys.argv[1:], loads, threads, images, room, pools)
     print(f"\nwrote {args.out}")
 
 

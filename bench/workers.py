@@ -33,6 +33,7 @@ from starlette.routing import Route
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import handlers as h  # noqa: E402
 from bench.harness import ROOT, Server, free_port  # noqa: E402
+from bench.load import image_report, run_image_load  # noqa: E402
 
 torch.set_num_threads(1)  # one decode is ~1 ms of tiny ops: threads only add contention
 app = Starlette(routes=[Route("/api/decode.png", h.decode_png),
@@ -76,8 +77,6 @@ def start_workers(workers, timeout=120):
 def measure(workers=(1, 2), clients=64, seconds=30.0):
     """-> {N: bench.load.run_image_load's dict (with "startup_s")} for each worker count N, each
     after a 5 s warm-up at the same load (not counted)."""
-    from bench.load import run_image_load
-
     results = {}
     for n in workers:
         server = start_workers(n)
@@ -119,8 +118,6 @@ def main():
     p.add_argument("--clients", type=int, default=64)
     p.add_argument("--seconds", type=float, default=30)
     a = p.parse_args()
-    from bench.load import image_report
-
     results = measure(a.workers, a.clients, a.seconds)
     for n, r in results.items():
         print(f"{n} worker{'s' * (n > 1)}: {image_report(r)}")

@@ -24,6 +24,15 @@ def open_page(chromium, url, **context):
     return page
 
 
+def open_at(chromium, url, model, query="", **context):
+    """The page opened at ?model=MODEL (and `query`), once it names the model in its header and
+    runs that model's decoder."""
+    page = open_page(chromium, f"{url}?model={model}{query}", **context)
+    page.wait_for_function("(m) => document.querySelector('#lsn-header').innerText.includes(m)"
+                           " && window.lsnStats.mode === 'local'", arg=model)
+    return page
+
+
 def sliders(page):
     return tuple(float(page.input_value(f"#lsn-{a} input[type=number]")) for a in "xy")
 

@@ -58,6 +58,15 @@ def test_dragging_the_x_slider_redraws_every_move_without_a_request(page, shots)
     assert page.requests[sent:] == []
     x, y = settled(page)
     assert_same_digit(page, x, y)
+    # Gradio, which did not hear the moves, has the slider's value once the drag ended: its
+    # thumb, its box and what the next server event is sent agree
+    assert float(page.input_value("#lsn-x input[type=range]")) == x
+    page.get_by_role("tab", name="Morph").click()
+    page.click("#lsn-morph")
+    x1, y1 = (round(v, 2) for v in h.morph(x, y, "0", 0.25))  # from where the drag ended
+    page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z",
+                           arg=f"{x1:g},{y1:g}")
+    assert settled(page) == pytest.approx((x1, y1), abs=0.001)
 
 
 def test_a_map_drag_with_the_mouse_moves_the_point_and_the_digit_with_no_request(page, shots):

@@ -55,9 +55,10 @@ def page_event(http, api_name, data):
     process_completed message, with the toasts (gr.Warning) it raised on the way as "toasts"."""
     deps = http.get("/config").json()["dependencies"]
     fn = next(d for d in deps if d.get("api_name") == api_name)
-    joined = http.post("/gradio_api/queue/join", json={
+    # json.dumps writes NaN and Infinity as bare tokens (not JSON), which the server's reader takes
+    joined = http.post("/gradio_api/queue/join", content=json.dumps({
         "data": data, "fn_index": fn["id"], "trigger_id": fn["targets"][0][0],
-        "session_hash": SESSION, "event_data": None})
+        "session_hash": SESSION, "event_data": None}), headers={"content-type": "application/json"})
     joined.raise_for_status()
     toasts = []
     with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": SESSION}) as r:
@@ -178,3 +179,62 @@ def test_7_malformed_images_are_refused_clearly(server, http, name, data):
     answer = http.get(f"/gradio_api/call/encode/{event}").text
     assert "event: error" in answer and "image" in answer, answer[:300]
     assert "Traceback" not in server.log_tail(20000)
+
+
+@pytest.fixture(scope="module")
+def broken_default(tmp_path_factory):
+    """demo.py in a copy of the project whose default model's checkpoint is broken (1 KB of
+    junk): the code is copied (a linked .py would resolve back to this checkout's pretrained/),
+    every other shipped file is a link to this checkout's."""
+    from bench.harness import ROOT
+    import neural_network as nn
+
+    root = tmp_path_factory.mktemp("broken-default")
+    for f in ROOT.glob("*.py"):
+        (root / f.name).write_bytes(f.read_bytes())
+    (root / "web").symlink_to(ROOT / "web")
+    (root / "pretrained").mkdir()
+    for f in (ROOT / "pretrained").iterdir():
+        (root / "pretrained" / f.name).symlink_to(f)
+    (root / "pretrained" / f"{nn.DEFAULT_MODEL}.safetensors").unlink()
+    (root / "pretrained" / f"{nn.DEFAULT_MODEL}.safetensors").write_bytes(bytes(range(256)) * 4)
+    s = start_server(root=root)
+    yield s, root
+    s.stop()
+
+
+def test_5_with_the_default_model_broken_the_api_defaults_to_one_that_loads(broken_default):
+    import neural_network as nn
+
+    s, root = broken_default
+    with httpx.Client(base_url=s.url, timeout=60) as http:
+        # the README's REST call with no model: answered by the model the page fell back to
+        event = http.post("/gradio_api/call/v2/jump", json={"digit": 7}).json()["event_id"]
+        assert "event: complete" in http.get(f"/gradio_api/call/jump/{event}").text
+        assert http.get("/api/decode.png", params={"x": 0, "y": 0}).status_code == 200
+        # naming the broken model: refused by the file's name, never the server's path, and
+        # quickly (the refusal is remembered, the file not read again under the lock)
+        times = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            r = http.get("/api/decode.png", params={"x": 0, "y": 0, "model": nn.DEFAULT_MODEL})
+            times.append(time.perf_counter() - t0)
+            assert r.status_code == 400
+        error = r.json()["error"]
+        assert f"{nn.DEFAULT_MODEL}.safetensors" in error and str(root) not in error
+        assert sorted(times)[10] < 0.015, times  # the median; was 47 ms a call, re-reading
+    assert s.alive()
+
+
+def test_8_the_model_comparison_refuses_nan_through_the_page(server, http):
+    deps = http.get("/config").json()["dependencies"]
+    assert any(d.get("api_name") == "ui_compare" for d in deps)
+    # NaN as a bare token, as a hand-made request can send it (a slider's own range check lets
+    # it through: every comparison with NaN is False): a toast naming x, not four black digits
+    msg = page_event(http, "ui_compare", [float("nan"), 0])
+    assert any("x must be a finite number" in t for t in msg["toasts"]), msg
+    assert msg["output"]["data"][0] == {"__type__": "update"}, msg  # the galleries kept
+    # Infinity: the slider's own check refuses it, by name
+    msg = page_event(http, "ui_compare", [float("inf"), 0])
+    assert msg["success"] is False and "inf is greater than maximum" in msg["output"]["error"]
+    serving(http, server)

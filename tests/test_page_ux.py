@@ -8,8 +8,8 @@ screenshots go to conftest's shots folder. Run: pytest tests/test_page_ux.py (sk
 import pytest
 
 import handlers as h
-from pages import (assert_same_digit, canvas, open_page, plot_area, settled, sliders, torch_digit,
-                   z_at)
+from pages import (assert_same_digit, canvas, open_at, open_page, plot_area, settled, sliders,
+                   torch_digit, z_at)
 
 pytestmark = pytest.mark.browser
 
@@ -226,10 +226,8 @@ def test_a_model_switch_clears_the_comparison(page, shots):
 
 
 def test_the_address_carries_the_model_and_position_and_restores_them(live_url, chromium, shots):
-    page = open_page(chromium, live_url + "?model=mnist_vae_beta1&x=1.5&y=-1")
+    page = open_at(chromium, live_url, "mnist_vae_beta1", "&x=1.5&y=-1")
     try:
-        page.wait_for_function("() => document.querySelector('#lsn-header').innerText"
-                               ".includes('mnist_vae_beta1') && window.lsnStats.mode === 'local'")
         page.wait_for_function("() => document.querySelector('#lsn-marker').dataset.z === '1.5,-1'")
         assert settled(page) == (1.5, -1)
         lm = h.STORE.get("mnist_vae_beta1")
@@ -358,10 +356,8 @@ def test_the_sample_tab_opens_drawn_with_a_bar_chart_and_applies_typed_values(pa
 
 
 def test_fashion_names_images_not_digits_with_even_buttons_and_apart_labels(live_url, chromium, shots):
-    page = open_page(chromium, live_url + "?model=fashion_vae_beta4")
+    page = open_at(chromium, live_url, "fashion_vae_beta4")
     try:
-        page.wait_for_function("() => document.querySelector('#lsn-header').innerText"
-                               ".includes('fashion_vae_beta4') && window.lsnStats.mode === 'local'")
         page.wait_for_function("() => document.querySelector('#lsn-jump-0').innerText === 'T-shirt/top'")
         page.wait_for_function("() => document.querySelector('#lsn-z textarea').value.includes('nearest test images')")
         buttons = boxes(page, "#lsn-jump button")
@@ -382,10 +378,8 @@ def test_fashion_names_images_not_digits_with_even_buttons_and_apart_labels(live
 
 
 def test_an_ae_opens_on_its_classes_with_equal_axes_and_no_prior_controls(live_url, chromium, shots):
-    page = open_page(chromium, live_url + "?model=mnist_ae")
+    page = open_at(chromium, live_url, "mnist_ae")
     try:
-        page.wait_for_function("() => document.querySelector('#lsn-header').innerText"
-                               ".includes('mnist_ae') && window.lsnStats.mode === 'local'")
         ae = h.STORE.get("mnist_ae")
         page.wait_for_function(f"() => document.querySelector('#lsn-map .js-plotly-plot')._fullLayout"
                                f".yaxis.range[1] < {ae.extent[3] - 1}")

@@ -31,7 +31,7 @@
 const S = {
   name: null, dec: null, mu: null, labels: null, classes: null, extent: null, noun: 'digits',
   local: false, last: '', animation: null, serverBusy: false, serverNext: null,
-  driving: false, sync: null, syncTimer: null, at: null, urlTimer: null, trail: [],
+  driving: false, sync: null, syncTimer: null, at: null, urlTimer: null, trail: [], sliding: null,
 };
 const DOUBLE_MS = 500;  // a second press this soon (and within 6 px) is a double-click's
 const SYNC_MS = 70;  // the sliders and the z text follow a drag at ~14 Hz, the digit every frame
@@ -204,7 +204,8 @@ const setSlider = (id, v) => {
   const input = numberInput(id);
   if (!input || +input.value === v) return;
   input.value = v.toFixed(2);
-  input.dispatchEvent(new Event('input', {bubbles: true}));
+  // while its own thumb is dragged, Gradio hears the slider's value when the drag ends
+  if (S.sliding !== id) input.dispatchEvent(new Event('input', {bubbles: true}));
 };
 // The page's address names the model and the position once it settles (URL_MS after the last
 // sync, not per move), in its fragment: #model=NAME&x=X&y=Y. Not in the query: Plotly writes its
@@ -359,11 +360,24 @@ const bindSliders = () => {
     box.addEventListener('input', (ev) => {
       const v = parseFloat(ev.target.value);
       if (!ev.isTrusted || !Number.isFinite(v)) return;  // untrusted: the page's own setSlider
+      if (ev.target.type === 'range') {
+        // The thumb moves by itself; Gradio's own handler would re-render the slider on every
+        // move, which is what kept a drag at ~47 moves/s: it hears the value when the drag ends.
+        ev.stopPropagation();
+        S.sliding = id;
+      }
       const z = sliders();
       z[axis] = v;
       const [x, y] = clampZ(...z);
       timed(ev, draw(x, y));
       syncSoon(x, y);
+    }, true);
+    // the drag ended (released, or a key's step): Gradio hears the thumb's value now
+    box.addEventListener('change', (ev) => {
+      if (ev.target.type !== 'range' || S.sliding !== id) return;
+      S.sliding = null;
+      syncNow();
+      ev.target.dispatchEvent(new Event('input', {bubbles: true}));
     }, true);
   }
 };
