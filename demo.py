@@ -68,6 +68,7 @@ def build_app(default=None, bench_floor=False):
                    delete_cache=(h.KEEP_DOWNLOADS_S, h.KEEP_DOWNLOADS_S)) as demo:
         path, samples, drawing = gr.State(None), gr.State(None), gr.State(None)
         last_seed = gr.State(None)  # the seed the random button used last
+        unmarked = gr.State(None)  # the Sample tab's first samples, not drawn on the map
         with gr.Row(equal_height=False, elem_id="lsn-top"):
             title = gr.Markdown(h.header(lm.name), elem_id="lsn-header")
             with gr.Accordion("how to read this map", open=False, elem_id="lsn-note"):
@@ -113,7 +114,7 @@ def build_app(default=None, bench_floor=False):
                                  elem_id="lsn-strip")
                 interp_files = gr.File(label="strip (PNG) and animation (GIF)", file_count="multiple",
                                        elem_id="lsn-files")
-            with gr.Tab("Sample"):
+            with gr.Tab("Sample") as sample_tab:
                 sample_note = gr.Markdown(h.sample_note(lm), elem_id="lsn-sample-note")
                 with gr.Row():
                     mu_x, mu_y = (gr.Slider(-3, 3, 0, step=0.01, label=f"mu_{a}") for a in "xy")
@@ -188,7 +189,9 @@ def build_app(default=None, bench_floor=False):
         sample_in = [mu_x, mu_y, sigma_x, sigma_y, n, sample_seed, model]
         draw_samples = dict(fn=toasted(h.ui_sample), inputs=sample_in,
                             outputs=[sample_grid, sample_table, samples, sample_bars], **ui)
-        demo.load(**draw_samples)  # the tab opens with samples drawn, not an empty grid
+        # The tab opens with samples drawn, not an empty grid; they are marked on the map only
+        # once the person samples (so its first opening costs the page load nothing)
+        sample_tab.select(**{**draw_samples, "outputs": [sample_grid, sample_table, unmarked, sample_bars]})
         # .change: a drag, a typed value (as it is typed, not when the box loses focus) or a
         # preset; always_last: a burst of them draws once more at its end, not once per event
         gr.on([c.change for c in (mu_x, mu_y, sigma_x, sigma_y, n, sample_seed)],

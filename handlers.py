@@ -36,6 +36,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,7 @@ from neural_network import (DEFAULT_MODEL, CheckpointError, decode_uint8, decode
 DIGIT_SCALE = 10  # the page's digit: 28 px -> 280 px, nearest-neighbour so pixels stay crisp
 MAP_POINTS = 3000  # atlas codes drawn on the map
 MANIFOLD_N = 20  # the decoded-manifold background is an n x n grid of digits
+STRIPS = 64  # interpolation answers kept for repeats (each ~100 KB of files on disk)
 MAX_STEPS, MAX_SAMPLES, MAX_SEED = 64, 256, 2**32 - 1
 MAKE_HINT = "make them with `make models` or `python trainer.py --out pretrained/NAME.safetensors`"
 OVERLAYS = ["decoded manifold", "interpolation path", "samples", "drawing"]
@@ -214,6 +216,8 @@ class ModelStore:
             self._loaded: dict[str, Loaded] = {}
             self._manifolds: dict[str, Image.Image] = {}
             self._pages: dict[str, bytes] = {}
+            self._maps: dict[tuple, dict] = {}  # (name, with the manifold) -> base_map's dict
+            self._strips: OrderedDict = OrderedDict()  # ui_interpolate's recent answers
             old, self._out = getattr(self, "_out", None), None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
@@ -261,6 +265,28 @@ class ModelStore:
             frames = decode_uint8(lm.model, lu.grid(manifold_square(lm), MANIFOLD_N))
             self._manifolds[lm.name] = images.tile(frames, MANIFOLD_N, scale=1, gap=0)
         return self._manifolds[lm.name]
+
+    def map_base(self, name, manifold):
+        """base_map of model `name` (with or without the decoded manifold), built once."""
+        key = (self.get(name).name, manifold)
+        if key not in self._maps:  # two first requests may both build it: harmless
+            self._maps[key] = base_map(self.get(name), manifold)
+        return self._maps[key]
+
+    def strip(self, key, make):
+        """ui_interpolate's answer for `key` (model, method, classes, steps): the last STRIPS
+        are kept while their files are (fresh_dir removes old ones); else make() -> it."""
+        with self._lock:
+            hit = self._strips.get(key)
+            if hit and all(Path(f).exists() for f in hit[1]):
+                self._strips.move_to_end(key)
+                return hit
+        answer = make()
+        with self._lock:
+            self._strips[key] = answer
+            while len(self._strips) > STRIPS:
+                self._strips.popitem(last=False)
+        return answer
 
     def page_file(self, name=None):
         """The model as the page runs it, one safetensors file: the decoder in float16
@@ -596,10 +622,17 @@ def export_strip(blocks, cols, scale=EXPORT_SCALE):
 
 def ui_interpolate(a, b, steps, method, model):
     """Strip(s) of frames, their PNG (export_strip) and GIF (the methods side by side, 224 px a
-    frame), the path(s) to draw on the map, and the caption naming the strip's rows."""
+    frame), the path(s) to draw on the map, and the caption naming the strip's rows. A repeated
+    request is answered from STORE.strip (writing the GIF is most of the cost: 19 of 27 ms)."""
     lm = STORE.get(model)
     methods = ["linear", "spherical"] if method == "both" else [method]
-    paths = {m: interpolate(a, b, steps, m, model) for m in methods}
+    paths = {m: interpolate(a, b, steps, m, model) for m in methods}  # every check is here
+    key = (lm.name, method, class_index(lm, a), class_index(lm, b), int(steps))
+    return STORE.strip(key, lambda: interpolation_files(lm, methods, paths))
+
+
+def interpolation_files(lm, methods, paths):
+    """ui_interpolate's answer, made: the strip, its PNG and GIF files, paths, caption."""
     frames = [decode_uint8(lm.model, p) for p in paths.values()]  # one [steps, 28, 28] per method
     cols = min(len(frames[0]), 16)
     # each method's frames padded with black cells to whole rows, so each starts a row
@@ -806,39 +839,51 @@ def label_positions(centres, names, view, rounds=200):
 def map_figure(model, overlays=(), path=None, samples=None, drawing=None):
     """The map: atlas codes by class, labelled centres, the chosen overlays. The marker at the
     current z is drawn by the page's JS (web/navigator.js), so moving it never resends this
-    figure."""
+    figure. The parts that depend on the model alone come from STORE.map_base (built once by
+    base_map); the overlays are added as plain dicts, and the figure is not validated again
+    (plotly's validation of the 3000 points cost 20 ms a redraw, measured)."""
     lm = STORE.get(model)
     overlays = overlays or ()
+    base = STORE.map_base(lm.name, "decoded manifold" in overlays)
+    data, notes = list(base["data"]), list(base["layout"].get("annotations", ()))
+    if path and "interpolation path" in overlays:
+        for (method, p), dash in zip(path.items(), ["solid", "dot"]):
+            p = np.array(p)
+            data.append(dict(type="scatter", x=p[:, 0], y=p[:, 1], mode="lines+markers",
+                             name=method, line=dict(color="black", dash=dash), marker=dict(size=5)))
+    if samples and "samples" in overlays:
+        s = np.array(samples)
+        data.append(dict(type="scatter", x=s[:, 0], y=s[:, 1], mode="markers", name="samples",
+                         marker=dict(symbol="x", size=8, color="black",
+                                     line=dict(width=1, color="white"))))
+        distinct = len(np.unique(s, axis=0))
+        if distinct < len(s):  # sigma 0 stacks them: say so, beside the marker
+            notes.append(dict(x=s[0, 0], y=s[0, 1], text=f"{len(s)} samples, {distinct} distinct "
+                              "(sigma 0)", showarrow=True, ax=60, ay=-36,
+                              bgcolor="rgba(255,255,255,0.85)", font=dict(size=11)))
+    if drawing and "drawing" in overlays:
+        (mx, my), (sx, sy) = drawing["mu"], drawing["sigma"]
+        t = np.linspace(0, 2 * np.pi, 61)
+        data.append(dict(type="scatter", x=mx + sx * np.cos(t), y=my + sy * np.sin(t),
+                         mode="lines", name="drawing (1 sigma)",
+                         line=dict(color="crimson", width=2)))
+        data.append(dict(type="scatter", x=[mx], y=[my], mode="markers", name="drawing",
+                         marker=dict(symbol="star", size=14, color="crimson")))
+    return go.Figure({"data": data, "layout": {**base["layout"], "annotations": notes}},
+                     _validate=False)
+
+
+def base_map(lm, manifold):
+    """The model's part of the map, as a dict (STORE.map_base keeps it): its codes by class, the
+    decoded manifold (if asked), the class labels, the axes."""
     mu, labels = lm.atlas["mu"][:MAP_POINTS].numpy(), lm.atlas["labels"][:MAP_POINTS].numpy()
     # SVG Scatter, not Scattergl: measured in Chromium, 3000 points draw in 230 ms as SVG and
     # 385 ms through WebGL (its start-up cost), and SVG needs no GPU.
     fig = go.Figure([go.Scatter(x=mu[labels == c, 0], y=mu[labels == c, 1], mode="markers", name=name,
-                                marker=dict(size=4, color=qualitative.D3[c], opacity=0.6),
-                                hovertemplate=f"{name}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>")
+                                marker=dict(size=4, color=qualitative.D3[c], opacity=0.6))
                      for c, name in enumerate(lm.classes)])
-    if path and "interpolation path" in overlays:
-        for (method, p), dash in zip(path.items(), ["solid", "dot"]):
-            p = np.array(p)
-            fig.add_scatter(x=p[:, 0], y=p[:, 1], mode="lines+markers", name=method,
-                            line=dict(color="black", dash=dash), marker=dict(size=5))
-    if samples and "samples" in overlays:
-        s = np.array(samples)
-        fig.add_scatter(x=s[:, 0], y=s[:, 1], mode="markers", name="samples",
-                        marker=dict(symbol="x", size=8, color="black",
-                                    line=dict(width=1, color="white")))
-        if len(np.unique(s, axis=0)) < len(s):  # sigma 0 stacks them: say so, beside the marker
-            fig.add_annotation(x=s[0, 0], y=s[0, 1], text=f"{len(s)} samples, {len(np.unique(s, axis=0))} "
-                               "distinct (sigma 0)", showarrow=True, ax=60, ay=-36,
-                               bgcolor="rgba(255,255,255,0.85)", font=dict(size=11))
-    if drawing and "drawing" in overlays:
-        (mx, my), (sx, sy) = drawing["mu"], drawing["sigma"]
-        t = np.linspace(0, 2 * np.pi, 61)
-        fig.add_scatter(x=mx + sx * np.cos(t), y=my + sy * np.sin(t), mode="lines",
-                        name="drawing (1 sigma)", line=dict(color="crimson", width=2))
-        fig.add_scatter(x=[mx], y=[my], mode="markers", name="drawing",
-                        marker=dict(symbol="star", size=14, color="crimson"))
     view = map_view(lm)
-    if "decoded manifold" in overlays:
+    if manifold:
         # dark ink on white, faint under the coloured dots; each digit's cell centred on the z it
         # was decoded at (lu.grid puts the points on the square's edges, so the image reaches half
         # a cell past them); Plotly writes it as a PNG data URI
@@ -869,4 +914,4 @@ def map_figure(model, overlays=(), path=None, samples=None, drawing=None):
                       yaxis=dict(range=[ymin, ymax], title=dict(text="z2", **axis),
                                  scaleanchor="x", scaleratio=1),
                       legend=dict(orientation="h", y=-0.09, font=dict(size=11)), plot_bgcolor="white")
-    return fig
+    return fig.to_dict()

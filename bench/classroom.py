@@ -14,7 +14,8 @@ Chromium: the same requests, bodies and order):
                   through the queue;
   clicks          every ~2 s (uniform 1.5-2.5 s, from the previous click's start, or from its
                   end when it took longer), one of: a jump button (a random digit), morph,
-                  random z, interpolate, each a quarter of the time. A click is the page's own
+                  random z, interpolate (between a start and an end class picked at random),
+                  each a quarter of the time. A click is the page's own
                   event: POST /gradio_api/queue/join {"fn_index", "data", "trigger_id",
                   "session_hash"} then GET /gradio_api/queue/data?session_hash=.. (server-sent
                   events) read to its close; the click's latency is join to its
@@ -26,7 +27,9 @@ Chromium: the same requests, bodies and order):
                   /gradio_api/file=..) and its map redraw (the .then event) is joined; the
                   "chain" time runs from the click to its last server event's answer. Dragging
                   sends nothing (the page decodes in the browser), so no drag is simulated;
-  reloads         GET / again every ~20 s (uniform 15-25 s), and the load events with it;
+  reloads         GET / again every ~20 s (uniform 15-25 s): the page's HTML, as the issue's
+                  load asks (a browser's reload would also open a new session and run the load
+                  events again; not simulated);
   images          GET /api/decode.png?x=..&y=.. with a fresh random x, y every ~2 s (uniform
                   1.5-2.5 s), as a notebook or a slide beside the page would.
 Users start spread over the first 2 s; the measured --seconds s window opens once --warmup s
@@ -113,6 +116,9 @@ class Page:
         self.loads = sorted(n for n in self.events if n.startswith("load-"))  # all run at open
         self.model = next(c["props"]["value"] for c in self.components.values()
                           if c.get("props", {}).get("elem_id") == "lsn-model")
+        # the Interpolate tab's start and end pickers: a student picks a pair before clicking
+        self.pickers = {i: [v for _, v in c["props"]["choices"]] for i, c in self.components.items()
+                        if c["type"] == "dropdown" and c["props"].get("label") in ("start", "end")}
 
     @staticmethod
     def _then(deps, fn_index):
@@ -304,6 +310,9 @@ class User:
     async def click(self, http):
         kind = self.rng.choice(CLICKS)
         name = self.rng.choice(self.page.jumps) if kind == "jump" else kind
+        if kind == "interpolate":  # a pair of its own choosing, as the page's dropdowns send it
+            for picker, choices in self.page.pickers.items():
+                self.values[picker] = self.rng.choice(choices)
         started = time.monotonic()
         try:
             await asyncio.wait_for(self.event(http, name, f"click {kind}"), CLICK_TIMEOUT_S)
@@ -323,9 +332,6 @@ class User:
 
     async def reload(self, http):
         await self.timed("GET /", lambda: self.get_ok(http, "/"))
-        # the reloaded page runs its load events again (its model file is in the browser's
-        # cache); they are measured apart from the clicks
-        await self.load_events(http, "page load events (reload)")
 
     async def run(self, start_at):
         await asyncio.sleep(max(0.0, start_at - time.monotonic()))

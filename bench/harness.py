@@ -63,9 +63,9 @@ class Server:
         self.log.close()
 
 
-def start_server(*args, timeout=180, env=None, root=ROOT):
-    """`python demo.py --port FREE *args` (root/demo.py) -> a Server once /decode answers, within
-    `timeout` s.
+def start_server(*args, timeout=180, env=None, root=ROOT, ready="/api/decode.png?x=0&y=0"):
+    """`python demo.py --port FREE *args` (root/demo.py) -> a Server once GET `ready` answers (by
+    default the image API's decode; an older release without it: "/"), within `timeout` s.
     Its output goes to a temp file, not a pipe: a pipe nobody reads fills up and then blocks the
     server mid-run (Gradio logs every failed call)."""
     port = free_port()
@@ -82,12 +82,12 @@ def start_server(*args, timeout=180, env=None, root=ROOT):
                     raise RuntimeError(f"demo.py exited with {proc.returncode}: "
                                        f"{server.log_tail()}")
                 try:
-                    http.get(f"{url}/api/decode.png?x=0&y=0").raise_for_status()
+                    http.get(f"{url}{ready}").raise_for_status()
                     server.startup_s = time.monotonic() - t0
                     return server
                 except httpx.HTTPError:
                     time.sleep(0.05)  # fine-grained, so the startup time is not rounded up much
-        raise RuntimeError(f"demo.py did not answer /decode within {timeout} s")
+        raise RuntimeError(f"demo.py did not answer GET {ready} within {timeout} s")
     except BaseException:  # any failure, Ctrl-C included, leaves no server running
         server.stop()
         raise

@@ -114,7 +114,16 @@ def baseline_server(commit):
     folder = Path(tempfile.mkdtemp(prefix="lsn-baseline-"))
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), commit],
                    check=True, capture_output=True)
-    return folder, start_server(root=folder)
+    try:
+        return folder, start_server(root=folder, ready="/")  # it has no image API to ask
+    except BaseException:
+        remove_worktree(folder)
+        raise
+
+
+def remove_worktree(folder):
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)],
+                   capture_output=True)
 
 
 def run(seconds=3.0, baseline=BASELINE):
@@ -133,8 +142,7 @@ def run(seconds=3.0, baseline=BASELINE):
             results[f"baseline {baseline}"] = measure(old.url, seconds, local=False)
         finally:
             old.stop()
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)],
-                           capture_output=True)
+            remove_worktree(folder)
     print("\n| page | drag on | digits/s | input moves/s | requests during the drag | "
           "event to digit drawn p50 / p95 |\n|---|---|---|---|---|---|")
     for page, r in results.items():

@@ -53,6 +53,15 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_download_folder_left():
+    """The app's handlers, where a test loaded them, keep their downloads in a /tmp/lsn-* folder
+    of this process: removed when the tests end, as demo.py removes its own when it stops."""
+    yield
+    if "handlers" in sys.modules:
+        sys.modules["handlers"].STORE.reset()
+
+
 # --- data -------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")

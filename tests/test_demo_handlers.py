@@ -225,7 +225,11 @@ def test_map_has_classes_centres_and_overlays(lm):
     fig = h.map_figure(None)
     points = fig.data[:len(lm.classes)]
     assert [t.name for t in points] == lm.classes
-    assert sum(len(t.x) for t in points) == min(h.MAP_POINTS, len(lm.atlas["mu"]))
+    # plotly writes arrays as typed buffers ({"dtype", "bdata"}), which plotly.js reads
+    xs = [np.frombuffer(base64.b64decode(t.x["bdata"]), t.x["dtype"]) for t in points]
+    assert sum(map(len, xs)) == min(h.MAP_POINTS, len(lm.atlas["mu"]))
+    mu, labels = lm.atlas["mu"][:h.MAP_POINTS].numpy(), lm.atlas["labels"][:h.MAP_POINTS].numpy()
+    assert np.array_equal(xs[3], mu[labels == 3, 0])  # class 3's codes, as the atlas holds them
     assert [a.text for a in fig.layout.annotations] == [f"<b>{c}</b>" for c in lm.classes]
     assert not fig.layout.images
     path = {"linear": h.interpolate(0, 9, 5, "linear")}

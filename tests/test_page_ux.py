@@ -335,7 +335,10 @@ def test_the_exports_are_4x_frames_named_by_method_and_a_224_px_gif(page, shots,
 def test_the_sample_tab_opens_drawn_with_a_bar_chart_and_applies_typed_values(page, shots):
     page.get_by_role("tab", name="Sample").click()
     grid = page.locator("#lsn-samples img")
-    grid.wait_for()  # drawn on load, before any button
+    grid.wait_for()  # drawn when the tab opens, before any button
+    assert page.locator("#lsn-map .annotation-text", has_text="samples").count() == 0
+    assert page.evaluate("() => document.querySelector('#lsn-map .js-plotly-plot')._fullData"
+                         ".every(t => t.name !== 'samples')")  # not marked on the map yet
     bars = page.locator("#lsn-sample-bars .js-plotly-plot .bars path")
     bars.first.wait_for()
     assert bars.count() == 2 * 16  # z1 and z2 of each of the 16 samples
@@ -425,10 +428,12 @@ def test_while_loading_the_map_says_so_and_nothing_jumps_when_it_arrives(live_ur
         before = page.locator("#lsn-map").bounding_box()
         waiting = page.evaluate("() => document.querySelector('#lsn-map .js-plotly-plot') ? null : "
                                 "getComputedStyle(document.querySelector('#lsn-map'), '::after').content")
+        decoder = page.evaluate("() => document.querySelector('#lsn-digit canvas') ? null : "
+                                "getComputedStyle(document.querySelector('#lsn-digit'), '::after').content")
         page.screenshot(path=shots / "ux_loading.png")
         page.wait_for_selector("#lsn-map .js-plotly-plot .scatterlayer", timeout=30_000)
         after = page.locator("#lsn-map").bounding_box()
-        assert waiting == '"loading the map…"'
+        assert waiting == '"loading the map…"' and decoder in ('"loading the decoder…"', None)
         assert after["height"] == pytest.approx(before["height"], abs=4)
         assert page.locator("#lsn-x").bounding_box()["y"] > 0
     finally:
