@@ -64,6 +64,7 @@ MAX_STEPS, MAX_SAMPLES, MAX_SEED = 64, 256, 2**32 - 1
 MAKE_HINT = "make them with `make models` or `python trainer.py --out pretrained/NAME.safetensors`"
 OVERLAYS = ["decoded manifold", "interpolation path", "samples", "drawing"]
 KEEP_DOWNLOADS_S = 600  # download folders older than this go, as Gradio's cache (demo.py) does
+MAX_DOWNLOAD_DIRS = 200  # and the oldest beyond this many (about 20 MB of interpolation files)
 FLOOR = Image.new("L", (28, 28), 128)  # /floor's constant answer (bench only)
 
 
@@ -314,9 +315,18 @@ STORE = ModelStore()
 
 
 def fresh_dir():
-    """A new folder in STORE.out_dir(); folders over an hour old go."""
+    """A new folder in STORE.out_dir(). Folders older than KEEP_DOWNLOADS_S go, and beyond the
+    newest MAX_DOWNLOAD_DIRS the oldest go too: at a classroom's rate (60 users, an
+    interpolation each every 8 s, ~100 KB of files each) ten minutes would keep ~300 MB."""
+    folders = []
     for old in STORE.out_dir().iterdir():
-        if time.time() - old.stat().st_mtime > KEEP_DOWNLOADS_S:
+        try:
+            folders.append((old.stat().st_mtime, old))
+        except FileNotFoundError:  # another request removed it meanwhile
+            continue
+    folders.sort(reverse=True)
+    for i, (mtime, old) in enumerate(folders):
+        if i >= MAX_DOWNLOAD_DIRS - 1 or time.time() - mtime > KEEP_DOWNLOADS_S:
             shutil.rmtree(old, ignore_errors=True)
     return Path(tempfile.mkdtemp(dir=STORE.out_dir()))
 

@@ -204,7 +204,7 @@ def workers_part(table, clients, seconds):
 def training_part(table, data_dir, epochs, limit):
     result = train_speed.measure(data_dir, epochs, limit)
     (_, _, default), (_, _, plain) = result["default"], result["plain"]
-    images = f"{limit:,} images" if limit else "all 60,000 images"
+    images = f"{limit:,} images" if limit else "the 55,000 training images"
     table.add(f"training throughput, default recipe (median of {epochs} epochs, {images})",
               f"{default:.0f} images/s ({default / plain:.2f}x)", f"plain recipe: {plain:.0f} images/s",
               "above the plain recipe", default > plain)

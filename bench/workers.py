@@ -19,6 +19,7 @@ p50/p95/p99 and the resident memory of the supervisor and its workers, N side by
 """
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -35,9 +36,17 @@ import handlers as h  # noqa: E402
 from bench.harness import ROOT, Server, free_port  # noqa: E402
 from bench.load import image_report, run_image_load  # noqa: E402
 
-torch.set_num_threads(1)  # one decode is ~1 ms of tiny ops: threads only add contention
+@contextlib.asynccontextmanager
+async def one_thread(app):
+    """Each worker decodes with one torch thread, as demo.py serves: one decode is ~1 ms of tiny
+    ops, where threads only add contention (set when a worker starts, not when this module is
+    imported: bench/run_all.py imports it and trains afterwards)."""
+    torch.set_num_threads(1)
+    yield
+
+
 app = Starlette(routes=[Route("/api/decode.png", h.decode_png),
-                        Route("/api/model/{name}", h.model_file)])
+                        Route("/api/model/{name}", h.model_file)], lifespan=one_thread)
 
 
 def start_workers(workers, timeout=120):

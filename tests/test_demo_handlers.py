@@ -511,6 +511,18 @@ def test_old_download_folders_are_purged():
     assert new.is_dir() and not old.exists()
 
 
+def test_download_folders_are_bounded_in_number(monkeypatch):
+    monkeypatch.setattr(h, "MAX_DOWNLOAD_DIRS", 5)
+    for earlier in h.STORE.out_dir().iterdir():  # other tests' downloads
+        shutil.rmtree(earlier)
+    made = []
+    for i in range(12):
+        made.append(h.fresh_dir())
+        os.utime(made[-1], (time.time() - 100 + i, time.time() - 100 + i))  # in order of making
+    kept = sorted(h.STORE.out_dir().iterdir())
+    assert len(kept) == 5 and set(kept) == set(made[-5:])
+
+
 # --- the GET routes beside Gradio's (as demo.serve mounts them), through a test client ---------
 
 @pytest.fixture(scope="module")
