@@ -10,8 +10,7 @@ Chromium: the same requests, bodies and order):
   opens the page  GET / (the HTML with the app's config), then, as the page does once mounted:
                   the heartbeat stream (GET /gradio_api/heartbeat/SESSION, kept open), the
                   model file its decoder runs (GET /api/model/NAME) and the page's load events
-                  (the map, the Sample tab's first samples, the model and z its address names)
-                  through the queue;
+                  (the map, the model and z its address names) through the queue;
   clicks          every ~2 s (uniform 1.5-2.5 s, from the previous click's start, or from its
                   end when it took longer), one of: a jump button (a random digit), morph,
                   random z, interpolate (between a start and an end class picked at random),
@@ -345,8 +344,7 @@ class User:
                     await asyncio.gather(
                         self.timed("model file",
                                    lambda: self.get_ok(http, f"/api/model/{self.page.model}")),
-                        self.load_events(http, "page load events (the map, the samples, the "
-                                               "address)"))
+                        self.load_events(http, "page load events (the map, the address)"))
                 finally:
                     self.rec.opened += 1
                 await asyncio.gather(self.every(CLICK_S, lambda: self.click(http)),
