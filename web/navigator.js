@@ -374,13 +374,24 @@ const bindSliders = () => {
     }, true);
     // the drag ended (released, or a key's step): Gradio hears the thumb's value now
     box.addEventListener('change', (ev) => {
-      if (ev.target.type !== 'range' || S.sliding !== id) return;
-      S.sliding = null;
-      syncNow();
-      ev.target.dispatchEvent(new Event('input', {bubbles: true}));
+      if (ev.target.type === 'range') tellGradio(id);
     }, true);
   }
 };
+const tellGradio = (id) => {
+  if (S.sliding !== id) return;
+  S.sliding = null;
+  syncNow();
+  const range = $('#' + id + ' input[type=range]');
+  if (range) range.dispatchEvent(new Event('input', {bubbles: true}));
+};
+// a drag that ends without a change event (a cancelled touch): Gradio hears the value all the same
+for (const type of ['pointerup', 'pointercancel']) {
+  window.addEventListener(type, () => {
+    const id = S.sliding;
+    if (id) setTimeout(() => tellGradio(id), 0);  // after the change event, if one comes
+  }, true);
+}
 
 // --- what demo.py's events call ---------------------------------------------------------------------
 
