@@ -269,9 +269,10 @@ class ModelStore:
 
     def map_base(self, name, manifold):
         """base_map of model `name` (with or without the decoded manifold), built once."""
-        key = (self.get(name).name, manifold)
+        lm = self.get(name)
+        key = (lm.name, manifold)
         if key not in self._maps:  # two first requests may both build it: harmless
-            self._maps[key] = base_map(self.get(name), manifold)
+            self._maps[key] = base_map(lm, manifold)
         return self._maps[key]
 
     def strip(self, key, make):
@@ -671,18 +672,16 @@ def ui_from_url(request: gr.Request):
     q = request.query_params if request is not None else {}
     name = q.get("model")
     lm = STORE.get(name or None)
-    out = []
-    for axis, (lo, hi) in zip("xy", (lm.extent[:2], lm.extent[2:])):
-        text = q.get(axis)
-        if text is None:
-            out.append(gr.skip())
-            continue
-        try:
-            v = float(text)
-        except ValueError:
-            raise Refused(f"{axis} in the address must be a number, not {shown(text)}") from None
-        out.append(round(min(max(number(v, axis), lo), hi), 2))
-    return (*out, lm.name if name else gr.skip())
+    given = {}
+    for axis in "xy":
+        if (text := q.get(axis)) is not None:
+            try:
+                given[axis] = float(text)
+            except ValueError:
+                raise Refused(f"{axis} in the address must be a number, not {shown(text)}") from None
+    z = clamp_xy(lm, given.get("x", 0.0), given.get("y", 0.0))
+    return (*(round(v, 2) if axis in given else gr.skip() for axis, v in zip("xy", z)),
+            lm.name if name else gr.skip())
 
 
 def ui_sample(mu_x, mu_y, sigma_x, sigma_y, n, seed, model):

@@ -16,7 +16,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from bench.harness import rss_mb, start_server
+import neural_network as nn
+from bench.harness import ROOT, rss_mb, start_server
 
 pytestmark = pytest.mark.live
 SESSION = "hostile"
@@ -186,9 +187,6 @@ def broken_default(tmp_path_factory):
     """demo.py in a copy of the project whose default model's checkpoint is broken (1 KB of
     junk): the code is copied (a linked .py would resolve back to this checkout's pretrained/),
     every other shipped file is a link to this checkout's."""
-    from bench.harness import ROOT
-    import neural_network as nn
-
     root = tmp_path_factory.mktemp("broken-default")
     for f in ROOT.glob("*.py"):
         (root / f.name).write_bytes(f.read_bytes())
@@ -204,8 +202,6 @@ def broken_default(tmp_path_factory):
 
 
 def test_5_with_the_default_model_broken_the_api_defaults_to_one_that_loads(broken_default):
-    import neural_network as nn
-
     s, root = broken_default
     with httpx.Client(base_url=s.url, timeout=60) as http:
         # the README's REST call with no model: answered by the model the page fell back to

@@ -6,6 +6,7 @@ issue's list. Helpers from tests/pages.py, fixtures from conftest (live_url, chr
 screenshots go to conftest's shots folder. Run: pytest tests/test_page_ux.py (skipped without /usr/bin/chromium)."""
 
 import pytest
+from PIL import Image
 
 import handlers as h
 from pages import (assert_same_digit, canvas, open_at, open_page, plot_area, settled, sliders,
@@ -308,8 +309,6 @@ def test_the_phone_layout_shows_the_map_and_the_digit_and_every_tab_is_one_tap(l
 
 
 def test_the_exports_are_4x_frames_named_by_method_and_a_224_px_gif(page, shots, tmp_path):
-    from PIL import Image
-
     page.get_by_role("tab", name="Interpolate").click()
     steps = page.locator("#lsn-steps input[type=number]")
     steps.click()

@@ -163,17 +163,24 @@ const clampZ = (x, y) => {
 // repaints nothing beneath, where moving a Plotly shape by relayout redraws the plot (measured
 // 35-110 ms). In headless Chromium a drag drew a median 40-48 digits/s with a moved div, 52-58
 // with this canvas.
-const mark = (x, y) => {
-  if (!G.plot && !measure()) return;
-  let c = document.getElementById('lsn-marker');
+// A canvas laid over the plot area (the marker's, the trail's), sized and placed again only
+// when the plot area's size changes; and z as fractions (u, v) of that area, toZ's inverse.
+const overlay = (id) => {
+  let c = document.getElementById(id);
   const w = Math.round(G.plot.width), h = Math.round(G.plot.height);
-  if (!c) { c = document.createElement('canvas'); c.id = 'lsn-marker'; $('#lsn-map').appendChild(c); }
+  if (!c) { c = document.createElement('canvas'); c.id = id; $('#lsn-map').appendChild(c); }
   if (c.width !== w || c.height !== h) {
     c.width = w; c.height = h;
     c.style.left = `${G.plot.left - G.host.left}px`;
     c.style.top = `${G.plot.top - G.host.top}px`;
   }
-  const u = (x - G.xr[0]) / (G.xr[1] - G.xr[0]), v = (G.yr[1] - y) / (G.yr[1] - G.yr[0]);
+  return c;
+};
+const toUV = (x, y) => [(x - G.xr[0]) / (G.xr[1] - G.xr[0]), (G.yr[1] - y) / (G.yr[1] - G.yr[0])];
+const mark = (x, y) => {
+  if (!G.plot && !measure()) return;
+  const c = overlay('lsn-marker'), w = c.width, h = c.height;
+  const [u, v] = toUV(x, y);
   const ctx = c.getContext('2d'), px = u * w, py = v * h;
   if (c.lsnLast) ctx.clearRect(c.lsnLast[0] - 12, c.lsnLast[1] - 12, 24, 24);
   c.lsnLast = null;
@@ -443,17 +450,12 @@ window.lsnModel = async (name) => {
 // the trail of the running one.
 const drawTrail = () => {
   if (!G.plot && !measure()) return;
-  let c = document.getElementById('lsn-trail');
-  const w = Math.round(G.plot.width), h = Math.round(G.plot.height);
-  if (!c) { c = document.createElement('canvas'); c.id = 'lsn-trail'; $('#lsn-map').appendChild(c); }
-  if (c.width !== w || c.height !== h) { c.width = w; c.height = h; }
-  c.style.left = `${G.plot.left - G.host.left}px`;
-  c.style.top = `${G.plot.top - G.host.top}px`;
+  const c = overlay('lsn-trail'), w = c.width, h = c.height;
   const ctx = c.getContext('2d');
   ctx.clearRect(0, 0, w, h);
   c.dataset.points = String(S.trail.length);
   if (S.trail.length < 2) return;
-  const at = ([x, y]) => [(x - G.xr[0]) / (G.xr[1] - G.xr[0]) * w, (G.yr[1] - y) / (G.yr[1] - G.yr[0]) * h];
+  const at = (z) => { const [u, v] = toUV(...z); return [u * w, v * h]; };
   ctx.beginPath();
   S.trail.forEach((z, i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, ...at(z)));
   ctx.setLineDash([5, 4]);
