@@ -311,6 +311,7 @@ def main(argv=None):
     # Everything this process writes (Gradio's uploads and cache, the downloads) goes in one
     # folder of its own, removed when it stops: Ctrl-C or SIGTERM (as Ctrl-C) close the server.
     work = Path(tempfile.mkdtemp(prefix="lsn-"))
+    before = os.environ.get("GRADIO_TEMP_DIR")
     os.environ["GRADIO_TEMP_DIR"] = str(work / "gradio")
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
@@ -323,6 +324,11 @@ def main(argv=None):
     finally:
         shutil.rmtree(work, ignore_errors=True)
         h.STORE.reset()  # its download folder was in `work`: no later caller may use it
+        # nor Gradio's cache (a test calling main() and then serving again recreated it)
+        if before is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = before
 
 
 def serve(app, **launch):
