@@ -128,10 +128,10 @@ def loss_terms(logits, x, mu, logvar):
 def kl_to_prior(mu, logvar):
     """KL(N(mu, sigma^2) || N(0, I)) per example [N], in closed form (Kingma & Welling 2013,
     appendix B): -1/2 * sum(1 + logvar - mu^2 - exp(logvar)); zero for an AE, which has no
-    posterior."""
-    if torch.isinf(logvar).all():
-        return mu.new_zeros(len(mu))
-    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+    posterior (its logvar is -inf). Decided per element on the device, not by reading logvar
+    back to the host, so that a CUDA graph can capture the training step."""
+    terms = 1 + logvar - mu.pow(2) - logvar.exp()
+    return -0.5 * torch.where(torch.isneginf(logvar), 0.0, terms).sum(1)
 
 
 def gaussian_nll(x, mu, logvar):

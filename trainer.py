@@ -23,8 +23,10 @@ it is missing. From Python (bench/, tests/): `fit(recipe_for("mnist", epochs=2),
 """
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import shlex
 import signal
 import sys
@@ -58,6 +60,7 @@ class Recipe:
     schedule: str = "onecycle"  # or "plateau"
     patience: int = 4  # epochs without a better selection loss before stopping early
     seed: int = 0
+    deterministic: bool = True  # the same seed gives the same weights on CUDA too (reproducible)
     limit: int = 0  # only the first N training and N/6 validation and test images (quick checks)
 
 
@@ -117,7 +120,14 @@ def get_args(argv=None):
     p.add_argument("--patience", type=int, default=d.patience,
                    help="epochs without a better validation loss before stopping early")
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--fast-nondeterministic", dest="deterministic", action="store_false",
+                   help="on CUDA, allow nondeterministic kernels: the same seed may then give "
+                        "other weights (the CPU is deterministic either way)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--step", choices=STEPS, default="eager",
+                   help="graph: on CUDA, each training step replayed from one captured CUDA "
+                        "graph (not yet measured on a GPU, so not the default: "
+                        "bench/gpu_check.sh measures it)")
     p.add_argument("--out", default="pretrained/mnist_vae_beta4.safetensors")
     p.add_argument("--resume", metavar="LAST", help="a NAME.last.safetensors to continue")
     p.add_argument("--limit", type=int, default=d.limit,
@@ -166,17 +176,23 @@ def beta_at(recipe, progress):
     return recipe.beta * min(1.0, progress / recipe.warmup_epochs)
 
 
-def train_epoch(model, opt, scheduler, x, recipe, epoch, device, memory_format=torch.channels_last):
+def train_epoch(model, opt, scheduler, x, recipe, epoch, device, memory_format=torch.channels_last,
+                step=None):
     """One pass over x in an order seeded by (seed, epoch) -> the epoch's mean train metrics.
     The loop holds only the steps: the data are permuted once (one gather into a tensor on
     `device` in `memory_format`, so each batch is a slice of it, not a gather and a copy), and
     the loss terms are summed on the device and read once at the end. A non-finite loss is
     caught at the next check (every CHECK_EVERY steps and at the end: each is a host sync on a
-    GPU) and named by its epoch and batch."""
+    GPU) and named by its epoch and batch. `step` (EagerStep unless given) runs each step. On
+    CUDA the epoch's noise eps is drawn up front from a generator seeded by (seed, epoch), so a
+    resumed run draws what the whole run drew and a CUDA graph can read it; on the CPU each step
+    draws its own, as always."""
     model.train()
-    gen = torch.Generator().manual_seed(recipe.seed * 100003 + epoch)
+    step = step or EagerStep(model, opt)
+    gen = torch.Generator().manual_seed(epoch_seed(recipe, epoch))
     order = torch.randperm(len(x), generator=gen)
-    xs = x.index_select(0, order).to(device).contiguous(memory_format=memory_format)
+    xs = x.index_select(0, order.to(x.device)).to(device).contiguous(memory_format=memory_format)
+    eps = epoch_noise(model, len(x), recipe, epoch, device)
     size = recipe.batch_size
     n_batches = math.ceil(len(x) / size)
     losses = torch.zeros(n_batches, device=device)
@@ -186,21 +202,141 @@ def train_epoch(model, opt, scheduler, x, recipe, epoch, device, memory_format=t
                disable=not sys.stderr.isatty())
     for b in bar:
         beta = beta_at(recipe, epoch + b / n_batches)
-        nll, kl = elbo_terms(model, xs[b * size:(b + 1) * size])
-        loss = (nll + beta * kl).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
         lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
+        batch = slice(b * size, (b + 1) * size)
+        loss, nll_sum, kl_sum = step(xs[batch], beta, None if eps is None else eps[batch])
         if recipe.schedule == "onecycle":
             scheduler.step()
         with torch.no_grad():
             losses[b] = loss
-            sums += torch.stack([nll.sum(), kl.sum()])
+            sums += torch.stack([nll_sum, kl_sum])
         if (b + 1) % CHECK_EVERY == 0 or b + 1 == n_batches:
             check_finite(losses[:b + 1], recipe, epoch, n_batches, lrs)
             bar.set_postfix(loss=f"{losses[b].item():.1f}", beta=f"{beta:.2f}")
     return elbo_metrics(model, *(sums / len(x)).tolist())
+
+
+def epoch_seed(recipe, epoch):
+    return recipe.seed * 100003 + epoch
+
+
+def epoch_noise(model, n, recipe, epoch, device):
+    """The epoch's eps [n, latent_dim] on CUDA, one draw from a generator seeded by (seed,
+    epoch); None on the CPU, where each step draws its own from the global generator (the
+    shipped models were trained so, and resume restores that generator's state)."""
+    if torch.device(device).type != "cuda":
+        return None
+    gen = torch.Generator(device).manual_seed(epoch_seed(recipe, epoch))
+    return torch.randn((n, model.config.latent_dim), generator=gen, device=device)
+
+
+# --- the step ---------------------------------------------------------------------------------
+
+STEPS = ("eager", "graph")
+
+
+class EagerStep:
+    """One training step as plain calls: forward, the loss, backward, Adam."""
+    kind = "eager"
+
+    def __init__(self, model, opt):
+        self.model, self.opt = model, opt
+
+    def __call__(self, x, beta, eps=None):
+        """-> (the batch's loss, its summed NLL, its summed KL): device tensors, none read."""
+        nll, kl = elbo_terms(self.model, x, eps)
+        loss = (nll + beta * kl).mean()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return loss.detach(), nll.detach().sum(), kl.detach().sum()
+
+
+class GraphedStep:
+    """The same step captured once as a CUDA graph and replayed. Eagerly, each step launches
+    a few hundred small kernels and the GPU waits on the launches; a replay is one launch
+    (PyTorch's "CUDA Graphs" notes, whole-network capture). The batch and its eps are copied
+    into the graph's own input tensors; the learning rate, Adam's beta1 (both set by the
+    OneCycle schedule on the host, as in the eager step) and the KL weight beta are device
+    tensors filled before each replay, so the schedule drives the graph. The optimizer must be
+    Adam(capturable=True). A batch of another size (an epoch's last) takes the eager step."""
+    kind = "CUDA graph"
+
+    def __init__(self, model, opt, warmup=2):
+        self.model, self.opt, self.eager = model, opt, EagerStep(model, opt)
+        self.warmup, self.graph, self.x = warmup, None, None
+
+    def __call__(self, x, beta, eps):
+        if self.x is None:  # the first batch: capture, or say why not and stay eager
+            try:
+                self.capture(x, eps)
+            except RuntimeError as e:
+                self.kind = "eager (the CUDA graph could not be captured)"
+                print(f"training step: {self.kind}: {str(e).splitlines()[0]}")
+        if self.graph is None or x.shape != self.x.shape:
+            return self.eager(x, beta, eps)
+        group = self.opt.param_groups[0]
+        self.lr.fill_(group["lr"])
+        self.beta1.fill_(group["betas"][0])
+        self.beta.fill_(beta)
+        self.x.copy_(x)
+        self.eps.copy_(eps)
+        self.graph.replay()
+        return self.out
+
+    def _step(self):
+        nll, kl = elbo_terms(self.model, self.x, self.eps)
+        loss = (nll + self.beta * kl).mean()
+        loss.backward()
+        self.opt.step()
+        return loss.detach(), nll.detach().sum(), kl.detach().sum()
+
+    def capture(self, x, eps):
+        """Warm up (Adam's state, cuBLAS's workspaces: made outside the graph), capture, and put
+        the model and Adam back as they were: the warm-up steps must not train."""
+        group, params = self.opt.param_groups[0], list(self.model.parameters())
+        self.x, self.eps = x.clone(), eps.clone()
+        self.beta = torch.zeros((), device=x.device)
+        self.lr, self.beta1, beta2 = (torch.tensor(float(v), device=x.device)
+                                      for v in (group["lr"], *group["betas"]))
+        with torch.no_grad():
+            weights = [p.clone() for p in params]
+            state = {p: {k: v.clone() for k, v in self.opt.state[p].items()} for p in params
+                     if self.opt.state[p]}
+        floats = group["lr"], group["betas"]
+        group["lr"], group["betas"] = self.lr, (self.beta1, beta2)
+        try:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(self.warmup):
+                    self.opt.zero_grad(set_to_none=True)
+                    self._step()
+            torch.cuda.current_stream().wait_stream(side)
+            self.opt.zero_grad(set_to_none=True)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                self.out = self._step()
+            self.graph = graph
+        finally:
+            group["lr"], group["betas"] = floats
+            with torch.no_grad():
+                for p, w in zip(params, weights):
+                    p.copy_(w)
+                    for k, v in self.opt.state[p].items():
+                        if p in state:
+                            v.copy_(state[p][k])
+                        else:  # Adam's fresh state is all zeros
+                            v.zero_()
+
+
+def make_step(model, opt, kind, device):
+    """The training step of that kind: "eager", or "graph" (CUDA only)."""
+    if kind == "eager":
+        return EagerStep(model, opt)
+    if torch.device(device).type != "cuda":
+        raise TrainingError("--step graph needs CUDA: a CUDA graph cannot run on the CPU")
+    return GraphedStep(model, opt)
 
 
 CHECK_EVERY = 20  # steps between checks for a non-finite loss
@@ -330,17 +466,41 @@ def objective(metrics, recipe, key):
 
 # --- the run ----------------------------------------------------------------------------------
 
-def fit(recipe: Recipe, out, data_dir=None, device="auto", resume=None):
+def fit(recipe: Recipe, out, data_dir=None, device="auto", resume=None, step="eager"):
     """Train per `recipe`, writing beside `out` (NAME.safetensors) its best checkpoint (by the
     validation objective), the resumable NAME.last.safetensors, NAME.log.jsonl, NAME.curves.png
     and, for image data, NAME.atlas.safetensors -> the best checkpoint's record (meta), whose
     "test" figures are computed once, on that model, after training. Raises TrainingError,
-    data.DataError, Interrupted (Ctrl-C or SIGTERM: the last whole epoch is kept), OSError."""
-    out = Path(out)
+    data.DataError, Interrupted (Ctrl-C or SIGTERM: the last whole epoch is kept), OSError.
+    `step`: eager, or graph (CUDA only; see GraphedStep)."""
+    with reproducible(recipe.deterministic):
+        return _fit(recipe, Path(out), data_dir, device, resume, step)
+
+
+@contextlib.contextmanager
+def reproducible(on=True):
+    """Deterministic kernels while training, as PyTorch's "Reproducibility" notes ask: cuDNN's
+    deterministic convolutions without autotuning, and cuBLAS with a fixed workspace (read when
+    CUDA starts, so main() sets it first; here it serves a fit() that is the process's first
+    CUDA work). On the CPU the kernels are deterministic already and the results unchanged."""
+    if on:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    before = torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark
+    torch.use_deterministic_algorithms(on)
+    torch.backends.cudnn.benchmark = False if on else before[1]
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0])
+        torch.backends.cudnn.benchmark = before[1]
+
+
+def _fit(recipe, out, data_dir, device, resume, step):
     check_writable(out.parent)
     torch.manual_seed(recipe.seed)
     device = pick_device(device)
     (x_train, y_train), (x_val, _), (x_test, y_test) = load_splits(recipe, data_dir)
+    x_train = x_train.to(device)  # once, not an epoch's worth of copies each epoch
     is_toy = recipe.dataset in data.TOYS
 
     # channels_last: about 8 % more images/s for these convs on CPU (bench/train_speed.py); the
@@ -348,8 +508,10 @@ def fit(recipe: Recipe, out, data_dir=None, device="auto", resume=None):
     fmt = torch.contiguous_format if is_toy else torch.channels_last
     model = ToyVAE(ToyConfig()) if is_toy else VAE(VAEConfig(kind=recipe.model))
     model, key = model.to(device, memory_format=fmt), nll_key(model)
-    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    # capturable: Adam keeps its step count on the device, so a CUDA graph can replay it
+    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, capturable=step == "graph")
     scheduler = make_scheduler(opt, recipe, len(x_train))
+    stepper = make_step(model, opt, step, device)
     log_path, last_path = sibling(out, ".log.jsonl"), sibling(out, ".last.safetensors")
     start, best, bad, seconds = 0, math.inf, 0, 0.0
     if resume:
@@ -362,11 +524,13 @@ def fit(recipe: Recipe, out, data_dir=None, device="auto", resume=None):
         last_path.unlink(missing_ok=True)
     print(f"{recipe.model} on {recipe.dataset}, {model.num_params():,} parameters, "
           f"{len(x_train):,} training and {len(x_val):,} validation examples, device {device}")
+    print(f"training step: {stepper.kind}"
+          + (", deterministic" if recipe.deterministic and device.type == "cuda" else ""))
     split = data.split_record(recipe.dataset)
 
     def record(epoch, val, note=None):
         kept = {k: v for k, v in asdict(recipe).items() if k != "limit"}
-        return {**kept, "epochs_run": epoch, "seconds": round(seconds, 1),
+        return {**kept, "step": stepper.kind, "epochs_run": epoch, "seconds": round(seconds, 1),
                 "parameters": model.num_params(), "selected_on": "val", "val": val,
                 "split": split, **(note or {})}
 
@@ -377,7 +541,8 @@ def fit(recipe: Recipe, out, data_dir=None, device="auto", resume=None):
     try:
         for epoch in range(start, recipe.epochs):
             t0 = time.perf_counter()
-            train = train_epoch(model, opt, scheduler, x_train, recipe, epoch, device, fmt)
+            train = train_epoch(model, opt, scheduler, x_train, recipe, epoch, device, fmt,
+                                stepper)
             val = evaluate(model, x_val, device, seed=recipe.seed)
             seconds += time.perf_counter() - t0
             # The target objective at full beta, on the validation split; while beta still warms
@@ -484,6 +649,8 @@ def resume_command(argv, last_path):
 
 def main(argv=None):
     recipe, args = get_args(argv)
+    if recipe.deterministic:  # before CUDA starts: cuBLAS reads it then (see reproducible)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     try:
         if args.atlas_only:
             model, _ = load_model(args.out, args.device)
@@ -498,7 +665,7 @@ def main(argv=None):
             print(f"{args.out}: -log p(x) {t['iwae']:.2f} nats (k = {i['k']}, {i['which']}; "
                   f"-ELBO of the same images {i['elbo_same_images']:.2f}), {i['seconds']:.0f}s")
             return
-        meta = fit(recipe, args.out, args.data_dir, args.device, args.resume)
+        meta = fit(recipe, args.out, args.data_dir, args.device, args.resume, args.step)
     except Interrupted as e:
         done = f"after epoch {e.epoch}" if e.epoch else "before the first epoch ended"
         print(f"\ninterrupted {done}; resume with: {resume_command(argv, e.last_path)}")

@@ -47,6 +47,17 @@ def test_kl_matches_torch_distributions():
     assert kl0.item() == 0  # the prior itself
 
 
+def test_an_autoencoders_kl_is_zero_and_its_gradients_finite():
+    """The AE's logvar is -inf: its KL term is 0 (no posterior), decided element by element
+    (no host read, so a CUDA graph can capture it), and the loss's gradients hold no NaN."""
+    ae = nn.VAE(nn.VAEConfig(kind="ae"))
+    bce, kl = nn.elbo_terms(ae, torch.rand(6, 1, 28, 28))
+    assert torch.equal(kl, torch.zeros(6))
+    (bce + 4 * kl).mean().backward()
+    grads = [p.grad for p in ae.parameters()]
+    assert all(torch.isfinite(g).all() for g in grads) and sum(g.abs().sum() for g in grads) > 0
+
+
 def test_bce_from_logits_matches_bernoulli_log_likelihood():
     torch.manual_seed(2)
     logits, x = torch.randn(3, 1, 28, 28), torch.rand(3, 1, 28, 28).round()

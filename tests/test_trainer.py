@@ -171,3 +171,49 @@ def test_nan_loss_stops_naming_the_epoch_and_batch(epoch, bad_batch):
         f"the loss became nan in epoch {epoch + 1}, batch {bad_batch} (beta {beta:.3g}, lr "
         f"{ref_opt.param_groups[0]['lr']:.3g}); "), str(e.value)
     assert "--lr" in str(e.value)
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (bench/gpu_check.sh)")
+
+
+def small_fit(tmp_path, name, **changes):
+    recipe = trainer.recipe_for("mnist", epochs=2, warmup_epochs=1, batch_size=128, limit=1500,
+                                seed=11, **changes.pop("recipe", {}))
+    meta = trainer.fit(recipe, tmp_path / f"{name}.safetensors", **changes)
+    return nn.load_model(tmp_path / f"{name}.last.safetensors", device="cpu")[0], meta
+
+
+def test_deterministic_kernels_leave_cpu_training_unchanged(tmp_path, mnist_root):
+    """reproducible() changes which CUDA kernels run, never the CPU's results, and puts the
+    process's settings back when the run ends."""
+    a, meta = small_fit(tmp_path, "det", device="cpu")
+    b, _ = small_fit(tmp_path, "fast", device="cpu", recipe=dict(deterministic=False))
+    assert meta["deterministic"] is True and meta["step"] == "eager"
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    assert not torch.are_deterministic_algorithms_enabled()
+
+
+def test_step_flags(tmp_path):
+    recipe, args = trainer.get_args(["--fast-nondeterministic", "--step", "eager"])
+    assert recipe.deterministic is False and args.step == "eager"
+    assert trainer.get_args([])[0].deterministic is True
+    with pytest.raises(trainer.TrainingError, match="needs CUDA"):
+        trainer.make_step(nn.VAE(nn.VAEConfig()), None, "graph", "cpu")
+
+
+@needs_cuda
+def test_graphed_step_trains_as_the_eager_step_does(tmp_path, mnist_root):
+    """The same recipe, noise and data order, the step replayed from a CUDA graph or run
+    eagerly: the same model, up to float rounding (the graph's Adam is the capturable one)."""
+    g, meta = small_fit(tmp_path, "graph", device="cuda", step="graph")
+    e, _ = small_fit(tmp_path, "eager", device="cuda", step="eager")
+    assert meta["step"] == "CUDA graph"
+    for (name, p), q in zip(g.state_dict().items(), e.state_dict().values()):
+        torch.testing.assert_close(p, q, rtol=1e-3, atol=1e-4, msg=name)
+
+
+@needs_cuda
+def test_graphed_runs_with_one_seed_are_bit_identical(tmp_path, mnist_root):
+    a, _ = small_fit(tmp_path, "a", device="cuda", step="graph")
+    b, _ = small_fit(tmp_path, "b", device="cuda", step="graph")
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
