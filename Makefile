@@ -1,29 +1,46 @@
-# Latent Space Navigator: `make demo` serves the app, `make test` runs the tests; both set up
-# .venv first (once; again when requirements.txt changes).
+# Latent Space Navigator: `make demo` serves the app, `make test` runs the tests, `make lint` runs
+# ruff; each sets up .venv first (once; again when its requirements file changes): the app's
+# commands install requirements.txt only, the tests', lint's and bench's add requirements-dev.txt.
 # The data root is data.py's one rule: $LSN_DATA_DIR, else data/ (`LSN_DATA_DIR=../shared/datasets
 # make test` on the project's machines, as .ci/run does).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+N ?= 2
+PORT ?= 7862
 
-.PHONY: setup demo test test-fast train models figures toy bench clean
+.PHONY: setup setup-dev demo serve-replicas test test-fast lint train models figures toy bench clean
 
-setup: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt
+# One stamp per file set, so a second `make test` installs nothing.
+setup: $(VENV)/.runtime
+$(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
+setup-dev: $(VENV)/.dev
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
 demo: setup
 	$(BIN)/python demo.py
 
-test: setup
+# N demo.py replicas behind nginx on 127.0.0.1:$(PORT), a page session kept on one replica
+# (deploy/replicas.py; Ctrl-C stops them all).
+serve-replicas: setup
+	$(BIN)/python deploy/replicas.py --replicas $(N) --port $(PORT)
+
+test: setup-dev
 	$(BIN)/python -m pytest -q
 
 # Pure functions, handlers and checkpoints: under 30 s (no live server, browser or training).
-test-fast: setup
+test-fast: setup-dev
 	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: setup-dev
+	$(BIN)/ruff check .
 
 train: setup
 	$(BIN)/python trainer.py
@@ -58,7 +75,7 @@ toy: setup
 
 # Every benchmark beside its baseline in one table, also written to bench/RESULTS.md (a few
 # minutes; run it on an otherwise idle machine).
-bench: setup
+bench: setup-dev
 	$(BIN)/python bench/run_all.py
 
 clean:

@@ -11,6 +11,8 @@ Writes into OUT:
     decoded_grid.png     a 12 x 12 grid of decoded codes a model: AE over [-5, 5]², VAEs [-3, 3]²
     interpolation.png    a test 0 to a test 1 in 15 steps, one row a model (MNIST test images)
     training_curves.png  -ELBO, KL and reconstruction BCE per epoch, from each NAME.log.jsonl
+    semantic_edits.png   the default model's edits along each digit attribute (directions.py)
+                         from the centres of the 1s, 4s and 7s, two clicks down and up
 With --toy:
     curves.png    train / validation / test -ELBO, KL and Gaussian NLL per epoch, a row a model
     samples.png   the test data, samples x ~ N(mu_x(z), sigma_x(z)^2) with z ~ N(0, I), and the
@@ -26,10 +28,10 @@ from pathlib import Path
 import data
 import latent_utils as lu
 import plots
-from neural_network import (CheckpointError, list_models, load_model, model_path, pick_device,
-                            sibling)
+from neural_network import CheckpointError, list_models, load_model, model_path, pick_device, sibling
 
 MODELS = ["mnist_ae", "mnist_vae_beta1", "mnist_vae_beta4", "mnist_vae_beta10"]
+EDITED = "mnist_vae_beta4"  # the semantic edits' figure: the app's default model
 TOY_MODELS = [f"runs/{name}.safetensors" for name in data.TOYS]
 GRID_N = 12
 STEPS = 15
@@ -75,6 +77,8 @@ def course_figures(args, out):
         plots.save(plots.decoded_grid(loaded, GRID_N, args.spacing), out / "decoded_grid.png"),
         plots.save(plots.interpolation_rows(loaded, ends, STEPS), out / "interpolation.png"),
         plots.save(plots.training_curves(logs), out / "training_curves.png"),
+        plots.save(plots.semantic_edits(EDITED, load_model(EDITED, device)[0],
+                                        lu.load_atlas(EDITED)), out / "semantic_edits.png"),
     ]
 
 

@@ -14,9 +14,10 @@ import ctypes
 import os
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError, _webp
 
 MAX_SIDE, MAX_PIXELS = 4096, 16_000_000  # larger images are refused before their pixels decode
 WORK_SIDE = 512  # an image is shrunk to this before any float copy (the digit ends up 20 px)
@@ -91,9 +92,64 @@ def save_gif(frames, path, scale, frame_ms=FRAME_MS):
 
 # --- image input: checked before decoding, then prepared as MNIST was -------------------------
 
+# Pillow decodes a WebP only at full size, through libwebp's animation decoder: a 16-megapixel
+# upload held ~245 MB while it was read. libwebp itself scales while decoding (WebPDecode with
+# use_scaling), so large WebPs are decoded by the libwebp Pillow already loaded, through its
+# stable advanced API (decode.h; ABI major version 2, the same since libwebp 0.2).
+
+class _RGBA(ctypes.Structure):
+    _fields_ = [("rgba", ctypes.c_void_p), ("stride", ctypes.c_int), ("size", ctypes.c_size_t)]
+
+
+class _YUVA(ctypes.Structure):  # unused, but it sets the union's size
+    _fields_ = [("planes", ctypes.c_void_p * 4), ("strides", ctypes.c_int * 4),
+                ("sizes", ctypes.c_size_t * 4)]
+
+
+class _Buffer(ctypes.Union):
+    _fields_ = [("RGBA", _RGBA), ("YUVA", _YUVA)]
+
+
+class _WebPDecBuffer(ctypes.Structure):
+    _fields_ = [("colorspace", ctypes.c_int), ("width", ctypes.c_int), ("height", ctypes.c_int),
+                ("is_external_memory", ctypes.c_int), ("u", _Buffer), ("pad", ctypes.c_uint32 * 4),
+                ("private_memory", ctypes.c_void_p)]
+
+
+class _WebPDecoderOptions(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_int) for name in (
+        "bypass_filtering", "no_fancy_upsampling", "use_cropping", "crop_left", "crop_top",
+        "crop_width", "crop_height", "use_scaling", "scaled_width", "scaled_height", "use_threads",
+        "dithering_strength", "flip", "alpha_dithering_strength")] + [("pad", ctypes.c_uint32 * 5)]
+
+
+class _WebPDecoderConfig(ctypes.Structure):
+    _fields_ = [("input", ctypes.c_uint32 * 10), ("output", _WebPDecBuffer),
+                ("options", _WebPDecoderOptions)]
+
+
+WEBP_ABI, WEBP_RGB, WEBP_RGBA = 0x0200, 0, 1
+
+
+def libwebp():
+    """The libwebp that Pillow's WebP module links, where its advanced decoder has ABI 2; else
+    None, and large WebPs are decoded at full size as Pillow does."""
+    try:
+        lib = ctypes.CDLL(_webp.__file__)
+        ok = lib.WebPInitDecoderConfigInternal(ctypes.byref(_WebPDecoderConfig()), WEBP_ABI)
+    except (OSError, AttributeError):
+        return None
+    lib.WebPDecode.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(_WebPDecoderConfig)]
+    return lib if ok else None
+
+
+LIBWEBP = libwebp()
+
+
 def open_image(image):
     """A file path, PIL image, array or Sketchpad value -> a loaded PIL image; empty, unreadable
-    and oversized images (decompression bombs) are refused before their pixels are decoded."""
+    and oversized images (decompression bombs) are refused before their pixels are decoded. A
+    JPEG or WebP file larger than WORK_SIDE is decoded small (JPEG's draft, libwebp's scaling)."""
     if isinstance(image, dict):  # Sketchpad/ImageEditor value
         image = image.get("composite")
     if image is None or (isinstance(image, str) and not image):
@@ -114,11 +170,38 @@ def open_image(image):
         raise ImageError(f"image is too large ({w}x{h}); at most {MAX_SIDE}x{MAX_SIDE} and "
                          f"{MAX_PIXELS // 1_000_000} MP are accepted")
     try:
+        if (image.format == "WEBP" and image.filename and LIBWEBP and max(w, h) > WORK_SIDE
+                and image.n_frames == 1):
+            with image:  # its file, closed once libwebp has read the pixels
+                return webp_within(image, WORK_SIDE)
         image.draft(image.mode, (WORK_SIDE, WORK_SIDE))  # JPEG: decode at 1/2 to 1/8 size
         image.load()
     except (*BROKEN, Image.DecompressionBombError) as e:
         raise ImageError(f"image data is corrupt or truncated ({type(e).__name__})") from None
     return image
+
+
+def webp_within(image, side):
+    """A still WebP opened from a file (its header read), decoded by libwebp straight to fit
+    side x side, its aspect kept, each output pixel the average of those it covers -> a loaded
+    PIL image in the file's mode (RGB or RGBA). A lossless WebP still costs 4 bytes a pixel inside
+    libwebp while it decodes (its back-references reach the whole image); a lossy one, some rows."""
+    data = Path(image.filename).read_bytes()
+    config = _WebPDecoderConfig()
+    LIBWEBP.WebPInitDecoderConfigInternal(ctypes.byref(config), WEBP_ABI)
+    w, h = image.size
+    scale = side / max(w, h)
+    width, height = max(1, round(w * scale)), max(1, round(h * scale))
+    out = np.empty((height, width, len(image.mode)), np.uint8)
+    config.options.use_scaling, config.options.scaled_width, config.options.scaled_height = (
+        1, width, height)
+    config.output.colorspace = WEBP_RGBA if image.mode == "RGBA" else WEBP_RGB
+    config.output.is_external_memory = 1  # decoded into `out`: nothing for libwebp to free
+    config.output.u.RGBA = _RGBA(out.ctypes.data, out.strides[0], out.nbytes)
+    status = LIBWEBP.WebPDecode(data, len(data), ctypes.byref(config))
+    if status:
+        raise OSError(f"libwebp status {status}")
+    return Image.fromarray(out)  # [h, w, 3] is RGB, [h, w, 4] RGBA
 
 
 def return_large_buffers(threshold=2**20):
@@ -152,24 +235,39 @@ def grey(image):
                          "image") from None
 
 
+def on_white(image, side):
+    """A transparent PIL image laid on white paper (its transparent parts are paper) -> grey "L",
+    shrunk by the whole factor that keeps its longest side at least `side`. A strip of rows at a
+    time: Pillow premultiplies alpha in a full-size copy when it shrinks RGBA, 64 MB at 16 MP."""
+    w, h = image.size
+    factor = max(1, max(w, h) // side)
+    rows = 16 * factor
+    out = Image.new("L", (-(-w // factor), -(-h // factor)))
+    for top in range(0, h, rows):
+        strip = image.crop((0, top, w, min(h, top + rows))).convert("RGBA")
+        strip = Image.alpha_composite(Image.new("RGBA", strip.size, "white"), strip)
+        out.paste(strip.convert("L").reduce(factor), (0, top // factor))
+    return out
+
+
 def mnist_style(image):
     """PIL image -> float [28, 28] in [0, 1] prepared as MNIST's digits were (LeCun et al. 1998):
     white ink on black, cropped to the ink, longest side scaled to 20 px keeping the aspect,
     placed in 28x28 with its centre of mass at the centre. A large image is first shrunk to
     WORK_SIDE, so no full-size float copy is ever made."""
-    transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    if transparent:
-        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        image = on_white(image, WORK_SIDE)
     if max(image.size) > WORK_SIDE:
         try:
             image = image.copy() if image.readonly else image
             image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
         except BROKEN as e:
             raise ImageError(f"image mode {image.mode} cannot be read ({type(e).__name__})") from None
-    if transparent:  # transparent parts are paper: lay them on white
-        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image)
     g = grey(image)
-    paper = lambda a: np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]]))  # the border
+
+    def paper(a):  # the median of the border
+        return np.median(np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]]))
+
     if paper(g) > 0.5:  # light paper: dark ink, so invert to white-on-black
         g = 1 - g
     g = np.clip(g - paper(g), 0, None)  # grey paper is not ink

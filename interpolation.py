@@ -16,7 +16,6 @@ the first release (--output_dir, --model_path, --config_path) still work.
 """
 
 import argparse
-import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -27,8 +26,8 @@ import torch
 import data
 import latent_utils as lu
 from images import enlarge, labelled_strip, save_gif, to_uint8
-from neural_network import (DEFAULT_MODEL, CheckpointError, VAEConfig, decode_uint8, encode_all,
-                            load_model)
+from neural_network import DEFAULT_MODEL, CheckpointError, decode_uint8, encode_all, load_model
+from neural_network import read_config as nn_read_config
 
 MAX_STEPS = 1000
 
@@ -101,24 +100,11 @@ def get_args(argv=None):
 # --- config -----------------------------------------------------------------------------------
 
 def read_config(path):
-    """A VAEConfig from a JSON file, or a YAML one when PyYAML is installed."""
-    path = Path(path)
-    yaml = None
-    if path.suffix in (".yaml", ".yml"):
-        try:
-            import yaml  # optional: JSON needs nothing beyond the standard library
-        except ImportError:
-            raise InputError(f"{path}: YAML needs PyYAML; use a JSON config, "
-                             "or pip install pyyaml") from None
-    unreadable = (OSError, ValueError, TypeError) + ((yaml.YAMLError,) if yaml else ())
+    """A VAEConfig from a JSON or YAML file (neural_network.read_config)."""
     try:
-        fields = yaml.safe_load(path.read_text()) if yaml else json.loads(path.read_text())
-        if not isinstance(fields, dict):
-            raise ValueError("expected a mapping of VAEConfig fields")
-        fields["channels"] = tuple(fields.get("channels", VAEConfig.channels))  # JSON has no tuples
-        return VAEConfig(**fields)
-    except unreadable as e:
-        raise InputError(f"config file {path} cannot be read as a VAEConfig: {e}") from None
+        return nn_read_config(path)
+    except ValueError as e:
+        raise InputError(str(e)) from None
 
 
 def check_config(config, path):

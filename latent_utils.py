@@ -17,6 +17,7 @@ import torch
 
 from neural_network import CheckpointError, load_checkpoint, model_path, save_checkpoint, sibling
 
+
 def _as_tensor(z):
     return torch.as_tensor(np.asarray(z) if not torch.is_tensor(z) else z, dtype=torch.float64)
 
@@ -180,19 +181,32 @@ def atlas_path(model_name_or_path=None) -> Path:
     return sibling(model_path(model_name_or_path), ".atlas.safetensors")
 
 
-def save_atlas(path, mu, sigma, labels, centres, classes, dataset):
-    save_checkpoint(path, {
-        "mu": torch.as_tensor(mu).float(), "sigma": torch.as_tensor(sigma).float(),
-        "labels": torch.as_tensor(labels).to(torch.uint8), "centres": torch.as_tensor(centres).float(),
-    }, {"classes": list(classes), "dataset": dataset, "extent": extent(mu)})
+def save_atlas(path, mu, sigma, labels, centres, classes, dataset, directions=None):
+    """directions (optional): {"weights" [A, D], "bias" [A], "table": {attribute: figures}}, the
+    semantic directions of directions.py, kept as tensors directions.weights/.bias and meta."""
+    tensors = {"mu": torch.as_tensor(mu).float(), "sigma": torch.as_tensor(sigma).float(),
+               "labels": torch.as_tensor(labels).to(torch.uint8),
+               "centres": torch.as_tensor(centres).float()}
+    meta = {"classes": list(classes), "dataset": dataset, "extent": extent(mu)}
+    if directions is not None:
+        tensors.update({f"directions.{k}": torch.as_tensor(np.asarray(directions[k])).float()
+                        for k in ("weights", "bias")})
+        meta["directions"] = directions["table"]
+    save_checkpoint(path, tensors, meta)
 
 
 def load_atlas(model_name_or_path=None):
-    """-> dict(mu, sigma, labels, centres as tensors; classes, dataset, extent) of a model."""
+    """-> dict(mu, sigma, labels, centres as tensors; classes, dataset, extent; and, where the
+    atlas has them, directions: {"weights", "bias", "table"}) of a model."""
     path = atlas_path(model_name_or_path)
     tensors, meta = load_checkpoint(path)
     missing = {"mu", "sigma", "labels", "centres"} - set(tensors)
     if missing or "extent" not in meta:
         raise CheckpointError(f"{path}: not an atlas (missing {sorted(missing) or ['extent']})")
-    return {**tensors, "labels": tensors["labels"].long(), **meta}
+    atlas = {k: v for k, v in tensors.items() if not k.startswith("directions.")}
+    atlas.update({**meta, "labels": tensors["labels"].long()})
+    if "directions" in meta:
+        atlas["directions"] = {"weights": tensors["directions.weights"],
+                               "bias": tensors["directions.bias"], "table": meta["directions"]}
+    return atlas
 

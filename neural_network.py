@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+import yaml
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
@@ -276,8 +277,12 @@ def list_models() -> list[str]:
     """Model names in pretrained/: NAME.safetensors with no dot in NAME (NAME.atlas.* and
     NAME.last.* are not models), in natural order (beta4 before beta10)."""
     names = [p.name.removesuffix(".safetensors") for p in PRETRAINED.glob("*.safetensors")]
-    natural = lambda s: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
-    return sorted((n for n in names if "." not in n), key=natural)
+    return sorted((n for n in names if "." not in n), key=natural_key)
+
+
+def natural_key(name):
+    """Sort key that orders the numbers inside a name by value: beta4 before beta10."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
 def model_path(name_or_path=None) -> Path:
@@ -295,6 +300,38 @@ def sibling(path, suffix) -> Path:
     ".log.jsonl", ...)."""
     path = Path(path)
     return path.with_name(path.name.removesuffix(".safetensors") + suffix)
+
+
+def save_config(config, path):
+    """Write a model's config beside its checkpoint, NAME.json and NAME.yaml, for tools that
+    take a config file (interpolation.py --config-path) -> the two paths. The checkpoint holds
+    its config too; these are for reading and for checking against."""
+    fields = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
+    written = [sibling(path, ".json"), sibling(path, ".yaml")]
+    for target, text in zip(written, (json.dumps(fields, indent=2) + "\n",
+                                      yaml.safe_dump(fields, sort_keys=False))):
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)  # atomic, as save_checkpoint
+    return written
+
+
+def read_config(path) -> "VAEConfig":
+    """A VAEConfig from a JSON or YAML file (save_config's, or written by hand); ValueError
+    naming the file and the problem."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+        fields = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+        if not isinstance(fields, dict):
+            raise ValueError("expected a mapping of VAEConfig fields")
+        fields["channels"] = tuple(fields.get("channels", VAEConfig.channels))  # no tuples there
+        return VAEConfig(**fields)
+    except (OSError, ValueError, TypeError, yaml.YAMLError) as e:
+        raise ValueError(f"config file {path.name} cannot be read as a VAEConfig: "
+                         f"{' '.join(str(e).split())}") from None
 
 
 def save_checkpoint(path, tensors: dict, metadata: dict):

@@ -21,7 +21,9 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import data  # noqa: E402
+import directions as dirs  # noqa: E402
 import latent_utils as lu  # noqa: E402
+import morphometry as mm  # noqa: E402
 from images import mosaic, to_uint8  # noqa: E402
 from neural_network import decode_uint8, encode_all, reparameterize, sibling  # noqa: E402
 
@@ -164,6 +166,41 @@ def interpolation_rows(loaded, images, steps):
     ax.set_yticks(centres[:len(loaded)], list(loaded))
     ax.tick_params(length=0)
     ax.set_title(f"linear interpolation of mu from a test 0 to a test 1 in {steps} steps")
+    return fig
+
+
+def semantic_edits(name, model, atlas, digits=(1, 4, 7), clicks=2):
+    """One row an attribute: from the centres of three classes, `clicks` edits down and up along
+    the attribute's local direction (directions.edit, each AMOUNTS[attribute]), decoded; the
+    row names the attribute, its edit and, where the atlas holds them, its checked figures."""
+    scale = float(atlas["mu"].std(0).mean())
+    table = atlas.get("directions", {}).get("table", {})
+    rows, labels = [], []
+    for a in dirs.ATTRIBUTES:
+        for c in digits:
+            z, path = atlas["centres"][c].numpy().astype(np.float64), {}
+            for sign in (-1, 1):
+                step = z
+                for k in range(1, clicks + 1):
+                    step = path[sign * k] = dirs.edit(model, step, a, sign * dirs.AMOUNTS[a], scale)
+            rows.append([path[k] for k in range(-clicks, 0)] + [z] + [path[k] for k in
+                                                                     range(1, clicks + 1)])
+        t = table.get(a)
+        figures = (f"\n{t['right_way']:.0%} right way, {t['kept_class']:.0%} kept class"
+                   + ("" if t["reliable"] else " (unreliable)")) if t else ""
+        labels.append(f"{a} ± {dirs.AMOUNTS[a]:g} {mm.ATTRIBUTES[a]}{figures}")
+    per_row = len(digits) * (2 * clicks + 1)
+    frames = decode_uint8(model, np.concatenate(rows).reshape(-1, atlas["centres"].shape[1]))
+    gap = 2
+    image = mosaic(frames, per_row, gap)
+    fig, (ax,) = image_panels(1, 2 * image.shape[1], 2 * image.shape[0], top=0.5, bottom=0.5)
+    ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    cell = 28 + gap
+    ax.set_yticks(np.arange(len(labels)) * cell + 13.5, labels, fontsize=8)
+    ticks = [f"{k:+d}" if k else f"centre {c}" for c in digits for k in range(-clicks, clicks + 1)]
+    ax.set_xticks(np.arange(per_row) * cell + 13.5, ticks, fontsize=7)
+    ax.tick_params(length=0)
+    ax.set_title(f"{name}: edits along each attribute's local direction, from three class centres")
     return fig
 
 

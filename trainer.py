@@ -1,7 +1,7 @@
-"""Train a 2-D-latent conv VAE (or AE) on MNIST or Fashion-MNIST and write its checkpoint, log,
-training curves and atlas. The defaults (Recipe) are the shipped default model's recipe. With
---dataset toy1|toy2|toy3 it trains a ToyVAE (Gaussian decoder) on data.py's 2-D toys instead, with
-toy defaults (TOY_DEFAULTS), and no atlas.
+"""Train a conv VAE (or AE) on MNIST or Fashion-MNIST, its latent 2-D unless --latent-dim says
+otherwise, and write its checkpoint, log, training curves, atlas and config files. The defaults
+(Recipe) are the shipped default model's recipe. With --dataset toy1|toy2|toy3 it trains a ToyVAE
+(Gaussian decoder) on data.py's 2-D toys instead, with toy defaults (TOY_DEFAULTS), and no atlas.
 
 Every data set is handled alike (data.py's splits): the model trains on "train", the validation
 split picks the best epoch and stops training early, and the test split is evaluated once, on the
@@ -9,14 +9,16 @@ chosen model, after training. Nothing during training reads the test split.
 
     python trainer.py                                   # -> pretrained/mnist_vae_beta4.*
     python trainer.py --beta 1 --out pretrained/mnist_vae_beta1.safetensors
+    python trainer.py --model ae --beta 0 --warmup-epochs 0 --latent-dim 10 --out runs/ae10.safetensors
     python trainer.py --resume pretrained/mnist_vae_beta4.last.safetensors   # after Ctrl-C
     python trainer.py --atlas-only --out pretrained/mnist_vae_beta4.safetensors
     python trainer.py --iwae-only --out pretrained/mnist_vae_beta4.safetensors   # log p(x)
     python trainer.py --dataset toy3                    # -> runs/toy3.*
 
 Beside OUT (NAME.safetensors, the best epoch) it writes NAME.last.safetensors (resumable),
-NAME.log.jsonl (one JSON line per epoch: train and val figures), NAME.curves.png and
-NAME.atlas.safetensors. The checkpoint's record (meta) holds "val" (the figures that picked the
+NAME.log.jsonl (one JSON line per epoch: train and val figures), NAME.curves.png,
+NAME.atlas.safetensors (with the semantic directions, unless --limit) and the model's config as
+NAME.json and NAME.yaml. The checkpoint's record (meta) holds "val" (the figures that picked the
 epoch), "test" (the chosen model's, computed once) and "split" (which examples form each split).
 The data root is --data-dir, else $LSN_DATA_DIR, else data/; torchvision downloads MNIST there if
 it is missing. From Python (bench/, tests/): `fit(recipe_for("mnist", epochs=2), "runs/m.safetensors")`.
@@ -40,11 +42,28 @@ import torch
 from tqdm import tqdm
 
 import data
+import directions as dirs
 import latent_utils as lu
+import morphometry as mm
 import plots
-from neural_network import (VAE, CheckpointError, ToyConfig, ToyVAE, VAEConfig, elbo_terms,
-                            encode_all, iwae_log_likelihood, load_checkpoint, load_model,
-                            model_state, pick_device, save_model, sibling)
+from images import to_uint8
+from neural_network import (
+    VAE,
+    CheckpointError,
+    ToyConfig,
+    ToyVAE,
+    VAEConfig,
+    elbo_terms,
+    encode_all,
+    iwae_log_likelihood,
+    load_checkpoint,
+    load_model,
+    model_state,
+    pick_device,
+    save_config,
+    save_model,
+    sibling,
+)
 
 
 @dataclass
@@ -52,6 +71,7 @@ class Recipe:
     """How to train: the shipped default model's recipe unless told otherwise."""
     dataset: str = "mnist"  # mnist, fashion, toy1, toy2 or toy3
     model: str = "vae"  # vae, or ae (no KL term, a deterministic code)
+    latent_dim: int = 2  # the size of z
     beta: float = 4.0  # weight of the KL term
     warmup_epochs: float = 6  # beta rises linearly from 0 over these epochs
     epochs: int = 30  # most epochs to run
@@ -107,6 +127,7 @@ def get_args(argv=None):
                    + ", --out runs/DATASET.safetensors")
     p.add_argument("--data-dir", help="dataset root (else $LSN_DATA_DIR, else data/)")
     p.add_argument("--model", choices=["vae", "ae"], default=d.model)
+    p.add_argument("--latent-dim", type=int, default=d.latent_dim, help="the size of z")
     p.add_argument("--beta", type=float, default=d.beta, help="weight of the KL term")
     p.add_argument("--warmup-epochs", type=float, default=d.warmup_epochs,
                    help="beta rises linearly from 0 over these epochs")
@@ -145,9 +166,12 @@ def get_args(argv=None):
     if dataset in data.TOYS:
         p.set_defaults(**TOY_DEFAULTS, out=f"runs/{dataset}.safetensors")
     args = p.parse_args(argv)
-    if dataset in data.TOYS and (args.model != "vae" or args.atlas_only or args.iwae_only):
-        p.error("the toy data sets train a VAE only, with no atlas (no --model ae, --atlas-only, "
-                "--iwae-only)")
+    if dataset in data.TOYS and (args.model != "vae" or args.atlas_only or args.iwae_only
+                                 or args.latent_dim != 2):
+        p.error("the toy data sets train a 2-D VAE only, with no atlas (no --model ae, "
+                "--latent-dim, --atlas-only, --iwae-only)")
+    if not 1 <= args.latent_dim <= 512:
+        p.error(f"--latent-dim must be from 1 to 512, not {args.latent_dim}")
     recipe = Recipe(**{f.name: getattr(args, f.name) for f in fields(Recipe)})
     return recipe, args
 
@@ -401,9 +425,10 @@ def restore_optimizer(opt, scheduler, tensors, state):
     torch.set_rng_state(tensors["rng.torch"])
 
 
-def write_atlas(model, dataset, out, x_test, y_test):
+def write_atlas(model, dataset, out, x_test, y_test, x_train=None, x_val=None):
     """Encode the test set and place the class centres; check each centre decodes to a digit
-    that, re-encoded, lands among its own class (15-NN vote of the test codes)."""
+    that, re-encoded, lands among its own class (15-NN vote of the test codes). Given the
+    training and validation images, add the semantic directions (semantic_directions)."""
     mu, sigma = encode_all(model, x_test)
     device = next(model.parameters()).device
 
@@ -416,9 +441,39 @@ def write_atlas(model, dataset, out, x_test, y_test):
     wrong = [c for c in range(10) if not reencodes_as(c, centres[c:c + 1])[0]]
     if wrong:
         print(f"warning: the centres of classes {wrong} re-encode among other classes")
+    atlas = {"mu": mu, "labels": y_test, "centres": centres}
+    found = None if x_train is None else semantic_directions(model, atlas, x_train, x_val)
     lu.save_atlas(sibling(out, ".atlas.safetensors"), mu, sigma, y_test, centres,
-                  data.CLASSES[dataset], dataset)
+                  data.CLASSES[dataset], dataset, found)
     return mu
+
+
+# Images measured for the global directions (a seeded draw from each split): the fit of 6 x
+# (D + 1) numbers needs far fewer, and measuring costs ~5 ms an image. Then the edits are
+# checked from DIRECTION_STARTS starting points.
+DIRECTION_IMAGES = {"train": 3000, "val": 1000}
+DIRECTION_STARTS = 200
+
+
+def semantic_directions(model, atlas, x_train, x_val, seed=0):
+    """The attributes' global directions, fitted on training codes and scored (R^2) on
+    validation codes, and the check of local edits from DIRECTION_STARTS points (directions.py)
+    -> {"weights", "bias", "table": {attribute: {unit, amount, r2, right_way, kept_class,
+    edits, reliable}}}. reliable: at least 90 % of edits went the right way and 80 % kept
+    their class."""
+    rng = np.random.default_rng(seed)
+    coded = []
+    for split, x in (("train", x_train), ("val", x_val)):
+        keep = torch.from_numpy(np.sort(rng.permutation(len(x))[:DIRECTION_IMAGES[split]]))
+        x = x.cpu()[keep]
+        coded += [encode_all(model, x)[0].numpy(), mm.measure_many(to_uint8(x), blank=np.nan)]
+    found = dirs.fit(*coded)
+    checked = dirs.check(model, atlas, n=DIRECTION_STARTS, seed=seed)
+    table = {a: {"unit": mm.ATTRIBUTES[a], "amount": dirs.AMOUNTS[a], "r2": float(found["r2"][j]),
+                 **checked[a], "reliable": checked[a]["right_way"] >= 0.9
+                 and checked[a]["kept_class"] >= 0.8}
+             for j, a in enumerate(dirs.ATTRIBUTES)}
+    return {"weights": found["weights"], "bias": found["bias"], "table": table}
 
 
 def check_writable(folder):
@@ -506,7 +561,8 @@ def _fit(recipe, out, data_dir, device, resume, step):
     # channels_last: about 8 % more images/s for these convs on CPU (bench/train_speed.py); the
     # toys' [N, 2] batches have no channels to reorder.
     fmt = torch.contiguous_format if is_toy else torch.channels_last
-    model = ToyVAE(ToyConfig()) if is_toy else VAE(VAEConfig(kind=recipe.model))
+    model = (ToyVAE(ToyConfig()) if is_toy else
+             VAE(VAEConfig(kind=recipe.model, latent_dim=recipe.latent_dim)))
     model, key = model.to(device, memory_format=fmt), nll_key(model)
     # capturable: Adam keeps its step count on the device, so a CUDA graph can replay it
     opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, capturable=step == "graph")
@@ -586,11 +642,15 @@ def _fit(recipe, out, data_dir, device, resume, step):
     t0 = time.perf_counter()
     final = evaluate(model, x_test, device, seed=recipe.seed)
     if not is_toy:  # the atlas and the 5-NN accuracy are of image classes
-        test_mu = write_atlas(model, recipe.dataset, out, x_test, y_test)
+        # quick checks (--limit) skip the directions: measuring and checking take minutes
+        test_mu = write_atlas(model, recipe.dataset, out, x_test, y_test,
+                              *(() if recipe.limit else (x_train, x_val)))
         train_mu, _ = encode_all(model, x_train)
         final["knn5_accuracy"] = lu.knn_accuracy(train_mu, y_train, test_mu, y_test, k=5)
     meta.update(test=final, total_seconds=round(seconds + time.perf_counter() - t0, 1))
     save_model(model, out, meta)
+    if not is_toy:
+        save_config(model.config, out)
     return meta
 
 
@@ -654,8 +714,9 @@ def main(argv=None):
     try:
         if args.atlas_only:
             model, _ = load_model(args.out, args.device)
-            x_test, y_test = data.load(recipe.dataset, "test", args.data_dir)
-            write_atlas(model, recipe.dataset, args.out, x_test, y_test)
+            (x_train, _), (x_val, _), (x_test, y_test) = load_splits(recipe, args.data_dir)
+            write_atlas(model, recipe.dataset, args.out, x_test, y_test, x_train, x_val)
+            save_config(model.config, args.out)
             print(f"wrote {sibling(args.out, '.atlas.safetensors')}")
             return
         if args.iwae_only:

@@ -101,20 +101,26 @@ class Page:
                     name = "random"
                 elif trigger == "click" and label == "interpolate":
                     name = "interpolate"
+                elif trigger == "upload" and elem_id == "lsn-upload":
+                    name = "upload"
+                elif trigger == "change" and elem_id == "lsn-model":
+                    name = "model"
                 elif trigger == "load" and d.get("backend_fn"):
                     name = f"load-{sum(n.startswith('load-') for n in self.events)}"
                 if name:
                     self.events[name] = {"fn_index": fn_index, "trigger_id": target,
                                          "inputs": d["inputs"], "outputs": d["outputs"],
                                          "then": self._then(deps, fn_index)}
-        missing = [n for n in ("load-0", "morph", "random", "interpolate", "jump-0")
+        missing = [n for n in ("load-0", "morph", "random", "interpolate", "jump-0", "upload", "model")
                    if n not in self.events]
         if missing:
             raise RuntimeError(f"the page's config has no event for {missing}")
         self.jumps = sorted(n for n in self.events if n.startswith("jump-"))
         self.loads = sorted(n for n in self.events if n.startswith("load-"))  # all run at open
-        self.model = next(c["props"]["value"] for c in self.components.values()
-                          if c.get("props", {}).get("elem_id") == "lsn-model")
+        by_elem = {c.get("props", {}).get("elem_id"): i for i, c in self.components.items()}
+        self.model_id, self.upload_id = by_elem["lsn-model"], by_elem["lsn-upload"]
+        self.model = self.components[self.model_id]["props"]["value"]
+        self.models = [v for _, v in self.components[self.model_id]["props"]["choices"]]
         # the Interpolate tab's start and end pickers: a student picks a pair before clicking
         self.pickers = {i: [v for _, v in c["props"]["choices"]] for i, c in self.components.items()
                         if c["type"] == "dropdown" and c["props"].get("label") in ("start", "end")}
@@ -231,6 +237,11 @@ class User:
                          f"{type(e).__name__}: {str(e)[:200]}")
             return None
 
+    def client(self):
+        """The user's connections and cookies, as one browser tab keeps them."""
+        limits = httpx.Limits(max_connections=8, max_keepalive_connections=8)  # 6 in Chromium
+        return httpx.AsyncClient(base_url=self.url, timeout=REQUEST_TIMEOUT_S, limits=limits)
+
     async def get_ok(self, http, path, check=None):
         r = await http.get(path)
         if r.status_code >= 400:
@@ -332,21 +343,50 @@ class User:
     async def reload(self, http):
         await self.timed("GET /", lambda: self.get_ok(http, "/"))
 
+    async def open_page(self, http):
+        """The page opened as a browser opens it: GET /, then its heartbeat stream, the model
+        file its decoder runs and its load events. -> the heartbeat's task, open until the
+        caller cancels it (the page closed)."""
+        await self.timed("GET /", lambda: self.get_ok(http, "/"))
+        beat = asyncio.create_task(self.heartbeat(http))
+        try:
+            await asyncio.gather(
+                self.timed("model file", lambda: self.get_ok(http, f"/api/model/{self.page.model}")),
+                self.load_events(http, "page load events (the map, the address)"))
+        finally:
+            self.rec.opened += 1
+        return beat
+
+    async def upload(self, http, name, content, mime="image/png"):
+        """A file dropped on the upload box, as the page sends it: POST /gradio_api/upload (its
+        own upload_id), then the box's upload event (the encode) with the file's FileData."""
+        async def send():
+            r = await http.post("/gradio_api/upload", params={"upload_id": f"{self.session}-{self.rng.random()}"},
+                                files={"files": (name, content, mime)})
+            if r.status_code >= 400:
+                raise EventFailed(f"upload: HTTP {r.status_code}: {r.text[:120]}")
+            return r.json()[0]
+
+        path = await self.timed("upload", send)
+        if path is None:
+            return
+        self.values[self.page.upload_id] = {
+            "path": path, "url": f"{self.url}/gradio_api/file={path}", "orig_name": name,
+            "size": len(content), "mime_type": mime, "is_stream": False, "meta": {"_type": "gradio.FileData"}}
+        await self.event(http, "upload", "upload: encode")
+
+    async def switch_model(self, http, model):
+        """A model picked in the model dropdown: its change event, the server events it runs
+        next, and the new model's file for the page's decoder."""
+        self.values[self.page.model_id] = model
+        await self.event(http, "model", "model switch")
+        await self.timed("model file", lambda: self.get_ok(http, f"/api/model/{model}"))
+
     async def run(self, start_at):
         await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-        limits = httpx.Limits(max_connections=8, max_keepalive_connections=8)  # 6 in Chromium
-        async with httpx.AsyncClient(base_url=self.url, timeout=REQUEST_TIMEOUT_S,
-                                     limits=limits) as http:
-            await self.timed("GET /", lambda: self.get_ok(http, "/"))
-            beat = asyncio.create_task(self.heartbeat(http))
+        async with self.client() as http:
+            beat = await self.open_page(http)
             try:
-                try:
-                    await asyncio.gather(
-                        self.timed("model file",
-                                   lambda: self.get_ok(http, f"/api/model/{self.page.model}")),
-                        self.load_events(http, "page load events (the map, the address)"))
-                finally:
-                    self.rec.opened += 1
                 await asyncio.gather(self.every(CLICK_S, lambda: self.click(http)),
                                      self.every(IMAGE_S, lambda: self.image(http)),
                                      self.every(RELOAD_S, lambda: self.reload(http)))
@@ -361,10 +401,11 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_classroom(url, pid, tmp_dirs, users=USERS, seconds=SECONDS, warmup=WARMUP_S,
+def run_classroom(url, pids, tmp_dirs, users=USERS, seconds=SECONDS, warmup=WARMUP_S,
                   after=AFTER_S, tag=None):
-    """The classroom against a running server (pid: its process, for memory and CPU; tmp_dirs:
-    the folders whose disk use is read). -> a dict of every figure (see report())."""
+    """The classroom against a running server (pids: its processes, replicas behind a proxy
+    summed, for memory and CPU; tmp_dirs: the folders whose disk use is read). -> a dict of
+    every figure (see report())."""
     with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S) as http:
         r = http.get("/config")
         r.raise_for_status()
@@ -377,8 +418,8 @@ def run_classroom(url, pid, tmp_dirs, users=USERS, seconds=SECONDS, warmup=WARMU
                 idle_page.append((time.perf_counter() - t) * 1e3)
     rec = Recorder()
     tag = tag or f"{os.getpid()}-{int(time.time())}"
-    snap = lambda: {"rss": rss_mb(pid), "tmp": [du_mb(d) for d in tmp_dirs],  # noqa: E731
-                    "cpu": cpu_s(pid), "t": time.monotonic()}
+    snap = lambda: {"rss": sum(map(rss_mb, pids)), "tmp": [du_mb(d) for d in tmp_dirs],  # noqa: E731
+                    "cpu": sum(map(cpu_s, pids)), "t": time.monotonic()}
     out = {"users": users, "seconds": seconds, "warmup": warmup, "after": after,
            "tmp_dirs": [str(d) for d in tmp_dirs], "idle": snap(), "samples": [],
            "page_idle": summary(idle_page)}
@@ -507,7 +548,7 @@ def main():
     if a.url:
         if not a.pid:
             p.error("--url needs --pid")
-        r = run_classroom(a.url, a.pid, a.tmp or [DEFAULT_TMP], a.users, a.seconds, a.warmup,
+        r = run_classroom(a.url, [a.pid], a.tmp or [DEFAULT_TMP], a.users, a.seconds, a.warmup,
                           a.after)
     else:
         r = classroom_on_demo(a.users, a.seconds, a.warmup, a.after)
@@ -522,7 +563,7 @@ def classroom_on_demo(users=USERS, seconds=SECONDS, warmup=WARMUP_S, after=AFTER
     tmp = Path(tempfile.mkdtemp(prefix="lsn-classroom-"))
     server = start_server(env={**os.environ, "TMPDIR": str(tmp)})
     try:
-        r = run_classroom(server.url, server.proc.pid, [tmp, DEFAULT_TMP], users, seconds,
+        r = run_classroom(server.url, [server.proc.pid], [tmp, DEFAULT_TMP], users, seconds,
                           warmup, after)
         assert server.alive(), server.log_tail()
         r["startup_s"] = server.startup_s

@@ -63,14 +63,14 @@ class Server:
         self.log.close()
 
 
-def start_server(*args, timeout=180, env=None, root=ROOT, ready="/api/decode.png?x=0&y=0"):
+def start_server(*args, timeout=180, env=None, root=ROOT, ready="/api/decode.png?x=0&y=0", log=None):
     """`python demo.py --port FREE *args` (root/demo.py) -> a Server once GET `ready` answers (by
     default the image API's decode; an older release without it: "/"), within `timeout` s.
-    Its output goes to a temp file, not a pipe: a pipe nobody reads fills up and then blocks the
-    server mid-run (Gradio logs every failed call)."""
+    Its output goes to `log` (a file opened "w+b"), by default a temp file; not a pipe: a pipe
+    nobody reads fills up and then blocks the server mid-run (Gradio logs every failed call)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = tempfile.TemporaryFile()
+    log = log or tempfile.TemporaryFile()
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, str(root / "demo.py"), "--port", str(port), *args],
                             cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)

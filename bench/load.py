@@ -187,11 +187,12 @@ def image_report(r):
     growth = 100 * (r["rss_after"] / r["rss_before"] - 1)
     kind = ("8 repeated URLs per client, revalidated" if r["repeat"]
             else "fresh x, y per request")
+    rss = ("" if np.isnan(growth) else  # no pid given: the server's memory was not read
+           f"; server RSS {r['rss_before']:.0f} -> {r['rss_after']:.0f} MiB ({growth:+.1f} %)")
     return (f"image API, {r['clients']} clients, {r['seconds']:.1f} s ({kind}): {r['served']} "
             f"answered ({r['rate']:.0f}/s; {r['ok_200']} images = {r['images_rate']:.0f}/s, "
             f"{r['not_modified']} 304s), {r['errors']} errors, p50 {r['p50']:.1f} ms, p95 "
-            f"{r['p95']:.1f} ms, p99 {r['p99']:.1f} ms; server RSS {r['rss_before']:.0f} -> "
-            f"{r['rss_after']:.0f} MiB ({growth:+.1f} %)"
+            f"{r['p95']:.1f} ms, p99 {r['p99']:.1f} ms{rss}"
             + "".join(f"\n  error: {e}" for e in r["error_samples"]))
 
 

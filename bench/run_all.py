@@ -23,9 +23,13 @@ Parts, in this order (let nothing else run meanwhile: every part shares the same
   classroom 60 simulated page users for 60 s, each clicking jump, morph, random or interpolate
             about every 2 s through the page's own queue, reloading the page, and fetching the
             image API (bench/classroom.py); memory and temp disk at the start, end and 30 s after;
+  proxy     the image API and the classroom (shorter: 20 s, 25 s) through nginx in front of 2
+            demo.py replicas (deploy/replicas.py) against one demo.py directly (bench/proxy.py);
+            skipped, saying so, without nginx;
   workers   the image API alone under uvicorn with 1 and then 2 worker processes
             (bench/workers.py);
-  training  images/s of the default recipe against the plain one (bench/train_speed.py).
+  training  images/s of the default recipe against the plain one (bench/train_speed.py);
+            skipped, with a line naming the data root, where it holds no MNIST.
 """
 
 import argparse
@@ -42,12 +46,14 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import data  # noqa: E402
 import handlers  # noqa: E402
 import neural_network as nn  # noqa: E402
-from bench import classroom, navigation, train_speed, workers  # noqa: E402
+from bench import classroom, navigation, proxy, train_speed, workers  # noqa: E402
 from bench.demo_latency import rest_cases  # noqa: E402
 from bench.harness import rss_mb, start_server, time_calls  # noqa: E402
 from bench.load import image_latency, image_report, image_rows, report, run_image_load, run_load  # noqa: E402
+from deploy.replicas import NGINX  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # Targets the issues do not fix, and why: a decode must fit in one 60 Hz frame; a click answer
@@ -192,6 +198,17 @@ def classroom_part(table, users, seconds):
     return r
 
 
+def proxy_part(table, replicas, seconds):
+    """-> bench/proxy.py's figures, or None (and a line saying why) without nginx."""
+    if not Path(NGINX).exists():
+        print(f"  skipped: nginx not found ({NGINX}; apt-get install nginx)", flush=True)
+        return None
+    r = proxy.measure(replicas, image_seconds=seconds, room_seconds=seconds + 5)
+    for row in proxy.table_rows(r):
+        table.add(*row)
+    return r
+
+
 def workers_part(table, clients, seconds):
     results = workers.measure((1, 2), clients, seconds)
     for n, r in results.items():
@@ -202,6 +219,10 @@ def workers_part(table, clients, seconds):
 
 
 def training_part(table, data_dir, epochs, limit):
+    if not data.has_images("mnist", data_dir):
+        print(f"  skipped: no MNIST under {data.data_dir(data_dir)} (set LSN_DATA_DIR or --data-dir)",
+              flush=True)
+        return
     result = train_speed.measure(data_dir, epochs, limit)
     (_, _, default), (_, _, plain) = result["default"], result["plain"]
     images = f"{limit:,} images" if limit else "the 55,000 training images"
@@ -219,7 +240,7 @@ def machine(threads):
             f"), gradio {gradio.__version__}")
 
 
-def write_results(path, table, argv, loads, threads, images, room, pools):
+def write_results(path, table, argv, loads, threads, images, room, proxied, pools):
     one, warm, load = loads
     fresh, again = images
     path.write_text(f"""# Benchmark results
@@ -244,6 +265,7 @@ Machine: {machine(threads)}.
 ```
 {classroom.report(room)}
 ```
+- Through nginx in front of replicas (bench/proxy.py, deploy/replicas.py): {proxy_note(proxied)}
 - Image API past one process (bench/workers.py, 2 cores shared by clients and server):
 
 {workers.table(pools)}
@@ -251,6 +273,14 @@ Machine: {machine(threads)}.
 - The server is `python demo.py --bench-floor` on 127.0.0.1 (the floor endpoint is bench-only);
   memory is VmRSS from /proc/PID/status.
 """)
+
+
+def proxy_note(r):
+    if r is None:
+        return "not measured (no nginx)."
+    return (f"{r['replicas']} replicas, the load generator, nginx and the replicas sharing the "
+            f"same cores.\n  Through nginx: {image_report(r['proxy']['images'])}.\n  One demo.py "
+            f"directly: {image_report(r['one']['images'])}.")
 
 
 def main():
@@ -266,6 +296,9 @@ def main():
     p.add_argument("--users", type=int, default=classroom.USERS, help="classroom page users")
     p.add_argument("--room-seconds", type=float, default=classroom.SECONDS,
                    help="the classroom's measured window")
+    p.add_argument("--proxy-replicas", type=int, default=2, help="demo.py replicas behind nginx")
+    p.add_argument("--proxy-seconds", type=float, default=20,
+                   help="each proxy load (the classroom's window: 5 s more)")
     p.add_argument("--worker-seconds", type=float, default=30, help="each worker count's load")
     p.add_argument("--train-epochs", type=int, default=2, help="epochs of each training recipe")
     p.add_argument("--train-limit", type=int, default=0, help="training images an epoch (0: all)")
@@ -289,6 +322,8 @@ def main():
         server.stop()
     print("classroom: simulated page users on a fresh python demo.py", flush=True)
     room = classroom_part(table, args.users, args.room_seconds)
+    print("proxy: nginx in front of replicas, against one demo.py", flush=True)
+    proxied = proxy_part(table, args.proxy_replicas, args.proxy_seconds)
     print("image API under uvicorn workers", flush=True)
     pools = workers_part(table, args.image_clients, args.worker_seconds)
     print("browser: real mouse drags, this page against the server-decoded one", flush=True)
@@ -296,7 +331,7 @@ def main():
     print("training", flush=True)
     training_part(table, args.data_dir, args.train_epochs, args.train_limit)
     print("\n" + table.markdown())
-    write_results(args.out, table, sys.argv[1:], loads, threads, images, room, pools)
+    write_results(args.out, table, sys.argv[1:], loads, threads, images, room, proxied, pools)
     print(f"\nwrote {args.out}")
 
 

@@ -36,6 +36,7 @@ import handlers as h  # noqa: E402
 from bench.harness import ROOT, Server, free_port  # noqa: E402
 from bench.load import image_report, run_image_load  # noqa: E402
 
+
 @contextlib.asynccontextmanager
 async def one_thread(app):
     """Each worker decodes with one torch thread, as demo.py serves: one decode is ~1 ms of tiny

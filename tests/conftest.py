@@ -3,7 +3,7 @@
 file needs (MNIST or a clear skip, a single-threaded environment for subprocesses, test images,
 decompression bombs, a live app, a headless Chromium).
 
-Tiers (markers registered below):
+Tiers (markers registered in pyproject.toml):
     pytest -m "not slow"     the fast tier: pure functions, handlers, checkpoints (under 30 s)
     pytest -m live           a live server driven as clients do (gradio_client, REST, fuzz)
     pytest -m browser        a real Chromium driven by real mouse, touch and key input
@@ -32,19 +32,10 @@ import data  # noqa: E402  (needs ROOT on sys.path)
 import neural_network as nn  # noqa: E402
 from bench.harness import free_port  # noqa: E402
 
-TIERS = {"live": "a live server driven as clients do",
-         "browser": "a real Chromium (Debian's /usr/bin/chromium) driven by real input",
-         "train": "short real training runs",
-         "js": "the page's JavaScript under node"}
+TIERS = ("live", "browser", "train", "js")  # each also slow
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: not in the fast tier (pytest -m 'not slow')")
-    for name, what in TIERS.items():
-        config.addinivalue_line("markers", f"{name}: {what} (also slow)")
 
 
 def pytest_collection_modifyitems(items):

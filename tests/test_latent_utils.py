@@ -187,3 +187,17 @@ def test_atlas_round_trip(tmp_path):
     assert torch.equal(atlas["mu"], mu) and torch.equal(atlas["labels"], labels)
     assert torch.equal(atlas["centres"], centres) and atlas["classes"] == ["ring", "blob"]
     assert atlas["extent"] == lu.extent(mu)
+    assert "directions" not in atlas  # an atlas written before them: the app must do without
+
+
+def test_atlas_keeps_the_semantic_directions(tmp_path):
+    mu, labels = _rings()
+    centres = lu.class_centres(mu, labels, num_classes=2)
+    weights, bias = torch.randn(6, 2), torch.randn(6)
+    table = {"slant": {"unit": "rad", "amount": 0.1, "r2": 0.5, "right_way": 0.95,
+                       "kept_class": 0.85, "edits": 400, "reliable": True}}
+    lu.save_atlas(tmp_path / "m.atlas.safetensors", mu, torch.zeros_like(mu), labels, centres,
+                  ["ring", "blob"], "toy", {"weights": weights.numpy(), "bias": bias, "table": table})
+    found = lu.load_atlas(tmp_path / "m.safetensors")["directions"]
+    assert torch.equal(found["weights"], weights) and torch.equal(found["bias"], bias)
+    assert found["table"] == table

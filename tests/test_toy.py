@@ -8,10 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
-
-import numpy as np
 from PIL import Image
 
 import data

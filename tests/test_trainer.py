@@ -217,3 +217,22 @@ def test_graphed_runs_with_one_seed_are_bit_identical(tmp_path, mnist_root):
     a, _ = small_fit(tmp_path, "a", device="cuda", step="graph")
     b, _ = small_fit(tmp_path, "b", device="cuda", step="graph")
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_semantic_directions_of_a_shipped_model(mnist_root, monkeypatch):
+    """The directions trainer.py stores with an atlas, on a small budget: six attributes, each
+    with its R^2 on validation images and its edit check; slant, the attribute a 2-D latent
+    holds best, is fitted with some skill and its edits mostly go the right way."""
+    monkeypatch.setattr(trainer, "DIRECTION_IMAGES", {"train": 400, "val": 200})
+    monkeypatch.setattr(trainer, "DIRECTION_STARTS", 12)
+    model, _ = nn.load_model("mnist_vae_beta4", device="cpu")
+    atlas = lu.load_atlas("mnist_vae_beta4")
+    x_train, x_val = (data.load("mnist", s, mnist_root)[0] for s in ("train", "val"))
+    found = trainer.semantic_directions(model, atlas, x_train, x_val)
+    assert found["weights"].shape == (6, 2) and found["bias"].shape == (6,)
+    table = found["table"]
+    assert list(table) == ["area", "length", "thickness", "slant", "width", "height"]
+    assert all(t["edits"] == 24 and 0 <= t["right_way"] <= 1 for t in table.values())
+    assert table["slant"]["r2"] > 0.05 and table["slant"]["right_way"] >= 0.75
+    assert table["slant"]["reliable"] == (table["slant"]["right_way"] >= 0.9
+                                          and table["slant"]["kept_class"] >= 0.8)
