@@ -6,8 +6,8 @@ Imported by tests/test_demo_browser.py and tests/test_page_ux.py."""
 
 import numpy as np
 
-import handlers as h
 import neural_network as nn
+import store
 
 READY = ("() => window.lsnStats && window.lsnStats.mode !== 'loading' && window.lsnStats.paints > 0"
          " && document.querySelector('#lsn-map .js-plotly-plot .nsewdrag')")
@@ -54,7 +54,7 @@ def canvas(page, selector="#lsn-canvas"):
 
 
 def torch_digit(x, y, model=None):
-    return nn.decode_uint8(h.STORE.get(model).model, [[x, y]])[0]
+    return nn.decode_uint8(store.STORE.get(model).model, [[x, y]])[0]
 
 
 def assert_same_digit(page, x, y, selector="#lsn-canvas"):

@@ -5,10 +5,15 @@ double-click on the map that resets the zoom without moving the point, and the r
 issue's list. Helpers from tests/pages.py, fixtures from conftest (live_url, chromium, shots);
 screenshots go to conftest's shots folder. Run: pytest tests/test_page_ux.py (skipped without /usr/bin/chromium)."""
 
+import numpy as np
 import pytest
 from PIL import Image
 
-import handlers as h
+import api
+import checks
+import images
+import store
+import ui
 from pages import (assert_same_digit, canvas, open_at, open_page, plot_area, settled, sliders,
                    torch_digit, z_at)
 
@@ -65,8 +70,8 @@ def test_the_header_names_the_app_what_to_do_and_the_model_and_follows_a_switch(
 
 def test_go_there_before_encoding_is_a_toast_and_the_view_keeps_its_values(page, shots):
     page.click("#lsn-jump-3")
-    lm = h.STORE.get()
-    cx, cy = (round(v, 2) for v in h.clamp_xy(lm, *lm.centres[3]))
+    lm = store.STORE.get()
+    cx, cy = (round(v, 2) for v in checks.clamp_xy(lm, *lm.centres[3]))
     page.wait_for_function(f"() => document.querySelector('#lsn-marker').dataset.z === '{cx},{cy}'")
     before = settled(page)
     ztext = page.input_value("#lsn-z textarea")
@@ -82,7 +87,7 @@ def test_go_there_before_encoding_is_a_toast_and_the_view_keeps_its_values(page,
 
 
 def test_a_value_typed_beyond_the_extent_shows_clamped_and_reset_redraws(page, shots):
-    lm = h.STORE.get()
+    lm = store.STORE.get()
     xmin, xmax, ymin, ymax = lm.extent
     start = sliders(page)
     box = page.locator("#lsn-x input[type=number]")
@@ -95,7 +100,7 @@ def test_a_value_typed_beyond_the_extent_shows_clamped_and_reset_redraws(page, s
     assert (x, y) == (xmax, start[1])
     assert_same_digit(page, xmax, start[1])
     page.wait_for_function("(t) => document.querySelector('#lsn-z textarea').value === t",
-                           arg=h.z_text(lm, xmax, start[1]), timeout=2000)
+                           arg=ui.z_text(lm, xmax, start[1]), timeout=2000)
     page.mouse.click(10, 10)  # the box loses focus: it still shows the clamped value
     assert float(box.input_value()) == xmax
     page.screenshot(path=shots / "ux_typed_clamped.png")
@@ -107,7 +112,7 @@ def test_a_value_typed_beyond_the_extent_shows_clamped_and_reset_redraws(page, s
     assert_same_digit(page, *start)
     # the z text follows the drawn position SYNC_MS (70 ms) later
     page.wait_for_function("(t) => document.querySelector('#lsn-z textarea').value === t",
-                           arg=h.z_text(lm, *start), timeout=2000)
+                           arg=ui.z_text(lm, *start), timeout=2000)
     page.screenshot(path=shots / "ux_reset.png")
 
 
@@ -174,11 +179,11 @@ def test_drawing_works_at_once_and_after_clear(page, shots):
 
 
 def test_random_shows_the_seed_it_used_and_a_second_press_draws_anew(page, shots):
-    lm = h.STORE.get()
+    lm = store.STORE.get()
     seed_box = page.locator("#lsn-seed input")
     for used in (0, 1):  # the box shows 0 and the first press uses 0; the next press uses 1
         page.get_by_role("button", name="random z ~ N(0, I)").click()
-        x, y = (round(v, 2) for v in h.clamp_xy(lm, *h.random_point(used)))
+        x, y = (round(v, 2) for v in checks.clamp_xy(lm, *api.random_point(used)))
         page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z",
                                arg=f"{x:g},{y:g}")
         assert seed_box.input_value() == str(used)
@@ -187,7 +192,7 @@ def test_random_shows_the_seed_it_used_and_a_second_press_draws_anew(page, shots
     page.keyboard.press("Control+A")
     page.keyboard.type("42")
     page.get_by_role("button", name="random z ~ N(0, I)").click()
-    x, y = (round(v, 2) for v in h.clamp_xy(lm, *h.random_point(42)))
+    x, y = (round(v, 2) for v in checks.clamp_xy(lm, *api.random_point(42)))
     page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z", arg=f"{x:g},{y:g}")
     assert seed_box.input_value() == "42"
     assert settled(page) == (x, y)
@@ -196,12 +201,12 @@ def test_random_shows_the_seed_it_used_and_a_second_press_draws_anew(page, shots
 
 def test_a_second_morph_click_during_the_animation_is_not_dropped(page, shots):
     page.click("#lsn-jump-1")
-    lm = h.STORE.get()
-    start = "{:g},{:g}".format(*(round(v, 2) for v in h.clamp_xy(lm, *lm.centres[1])))
+    lm = store.STORE.get()
+    start = "{:g},{:g}".format(*(round(v, 2) for v in checks.clamp_xy(lm, *lm.centres[1])))
     page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z", arg=start)
     x0, y0 = settled(page)
     page.get_by_role("tab", name="Morph").click()
-    once = h.morph(x0, y0, "0", 0.25)
+    once = api.morph(x0, y0, "0", 0.25)
     page.click("#lsn-morph")
     page.wait_for_timeout(150)  # mid-animation (16 frames, ~0.5 s)
     page.click("#lsn-morph")
@@ -231,10 +236,10 @@ def test_the_address_carries_the_model_and_position_and_restores_them(live_url, 
     try:
         page.wait_for_function("() => document.querySelector('#lsn-marker').dataset.z === '1.5,-1'")
         assert settled(page) == (1.5, -1)
-        lm = h.STORE.get("mnist_vae_beta1")
+        lm = store.STORE.get("mnist_vae_beta1")
         diff = canvas(page).astype(int) - torch_digit(1.5, -1, "mnist_vae_beta1")
         assert abs(diff).max() <= 1
-        assert page.input_value("#lsn-z textarea") == h.z_text(lm, 1.5, -1)
+        assert page.input_value("#lsn-z textarea") == ui.z_text(lm, 1.5, -1)
         page.screenshot(path=shots / "ux_address_restored.png")
         # a press on the map: once the position settles, the address names it
         area = plot_area(page)
@@ -327,7 +332,8 @@ def test_the_exports_are_4x_frames_named_by_method_and_a_224_px_gif(page, shots,
         d.value.save_as(path)
         sizes[path.suffix] = Image.open(path).size
     cols = 16  # the strip's columns at 64 steps
-    assert sizes[".png"] == (h.LABEL_W + (cols * 30 - 2) * 4, 2 * (4 * 30 - 2) * 4 + 3 * h.RULE)
+    row = images.labelled_strip(np.zeros((1, 28, 28), np.uint8), ["linear 1"], 4).height
+    assert sizes[".png"] == ((cols * 30 - 2) * 4, 2 * 4 * row)  # 4 rows of 16 frames a method
     assert sizes[".gif"][1] >= 224 and sizes[".gif"] == (2 * 28 * 8 + 8, 28 * 8)
 
 
@@ -382,7 +388,7 @@ def test_fashion_names_images_not_digits_with_even_buttons_and_apart_labels(live
 def test_an_ae_opens_on_its_classes_with_equal_axes_and_no_prior_controls(live_url, chromium, shots):
     page = open_at(chromium, live_url, "mnist_ae")
     try:
-        ae = h.STORE.get("mnist_ae")
+        ae = store.STORE.get("mnist_ae")
         page.wait_for_function(f"() => document.querySelector('#lsn-map .js-plotly-plot')._fullLayout"
                                f".yaxis.range[1] < {ae.extent[3] - 1}")
         assert not page.locator("#lsn-random").is_visible()
