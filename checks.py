@@ -89,6 +89,25 @@ def clamp_xy(lm, x, y):
     return (min(max(number(x, "x"), xmin), xmax), min(max(number(y, "y"), ymin), ymax))
 
 
+def position(value, lm):
+    """The navigator's value (main_view.py: [x, y], or {"z": [x, y], "path": ...} while the
+    page plays a path) as (x, y), clamped to the model's extent."""
+    z = value.get("z") if isinstance(value, dict) else value
+    if not isinstance(z, (list, tuple)) or len(z) != 2:
+        raise Refused(f"position must be [x, y], not {shown(value)}")
+    return clamp_xy(lm, *z)
+
+
+def clamp_note(lm, axis, given):
+    """The toast naming a clamp when `given` on `axis` ("x" or "y") lies outside the model's
+    extent; None when it lies inside."""
+    lo, hi = lm.extent[:2] if axis == "x" else lm.extent[2:]
+    if lo <= given <= hi:
+        return None
+    return (f"{axis} = {given:g} is outside {lm.name}'s range {lo:g}..{hi:g}: "
+            f"set to {min(max(given, lo), hi):g}")
+
+
 # At most this many images are prepared at once: a 16-megapixel upload costs ~0.5 s of CPU and
 # ~100 MB while it is read, so 16 at once grew the server by 4 GB (measured before this bound).
 ENCODING = threading.BoundedSemaphore(2)

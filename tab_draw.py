@@ -14,8 +14,8 @@ import images
 import main_view
 from checks import Refused, prepared, uploaded
 from neural_network import decode_uint8
-from ui import PRIVATE, go_to, toasted
 from store import STORE
+from ui import PRIVATE, go_to, toasted
 
 
 def layout(p, lm):
@@ -42,7 +42,7 @@ def wire(p):
                    **PRIVATE).then(**main_view.redraw(p))
     p.upload.upload(toasted(ui_encode), [p.upload, p.model], encoded, preprocess=False,
                     **PRIVATE).then(**main_view.redraw(p))
-    p.there.click(toasted(go_to_drawing), [p.drawing, p.model], [p.x, p.y, p.z], **PRIVATE)
+    p.there.click(toasted(go_to_drawing), [p.drawing, p.model], p.nav, **PRIVATE)
 
 
 def ui_encode(image, model):

@@ -13,10 +13,11 @@ from PIL import Image
 import api
 import images
 import main_view
+import ui
 from checks import MAX_STEPS, Refused, class_index
 from neural_network import decode_uint8
-from ui import PRIVATE, toasted
 from store import STORE, fresh_dir
+from ui import PRIVATE, toasted
 
 EXPORT_SCALE, GIF_SCALE = 4, 8  # the downloads: 112 px a frame in the PNG, 224 in the GIF
 COLS = 16  # frames a row, on the page and in the PNG
@@ -40,18 +41,20 @@ def layout(p, lm):
 
 
 def wire(p):
+    # preprocess=False: the steps box's value as sent (see tab_morph.wire)
     p.interpolate.click(toasted(ui_interpolate), [p.start, p.end, p.steps, p.method, p.model],
-                        [p.strip, p.files, p.path, p.caption], **PRIVATE).then(**main_view.redraw(p))
-    p.play.click(toasted(ui_play, None), [p.path], p.anim, show_progress="hidden",
-                 **PRIVATE).then(**main_view.play(p))
+                        [p.strip, p.files, p.path, p.caption], preprocess=False,
+                        **PRIVATE).then(**main_view.redraw(p))
+    p.play.click(toasted(ui_play), [p.path, p.model], p.nav, show_progress="hidden", **PRIVATE)
 
 
-def ui_play(paths):
-    """The play button: the positions of the path just drawn (the linear one when both were),
-    for the page to play through its own decoder."""
+def ui_play(paths, model):
+    """The play button: the navigator's value with the path just drawn (the linear one when both
+    were) for the page to play through its own decoder, ending at its last position."""
     if not paths:
         raise Refused("nothing to play yet: press interpolate first")
-    return paths.get("linear") or next(iter(paths.values()))
+    path = paths.get("linear") or next(iter(paths.values()))
+    return {"z": ui.go_to(*path[-1], model), "path": path}
 
 
 def ui_interpolate(a, b, steps, method, model):

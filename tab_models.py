@@ -12,10 +12,11 @@ import images
 import main_view
 import maps
 import tab_sample
-from checks import clamp_xy, number
+import ui
+from checks import clamp_xy
 from neural_network import decode_uint8, list_models
-from ui import PRIVATE, by_name, go_to, toasted
 from store import STORE
+from ui import PRIVATE, by_name, toasted
 
 
 def layout(p, lm):
@@ -32,7 +33,7 @@ def layout(p, lm):
 def switched(p):
     """{name in ui_model's answer: the component it updates}."""
     return {"random": p.random, "prior": p.presets[0], "sample_note": p.sample_note,
-            "x": p.x, "y": p.y, "z": p.z, "info": p.info, "header": p.header,
+            "nav": p.nav, "info": p.info, "header": p.header,
             "target": p.target, "start": p.start, "end": p.end,
             **{f"jump_{i}": b for i, b in enumerate(p.jumps)},
             "path": p.path, "samples": p.samples, "drawing": p.drawing,
@@ -41,9 +42,9 @@ def switched(p):
 
 def wire(p):
     outputs = switched(p)
-    p.model.change(toasted(by_name(ui_model, outputs)), [p.model, p.x, p.y], list(outputs.values()),
-                   **PRIVATE).then(**main_view.redraw(p)).then(**main_view.load_model(p))
-    p.compare.click(toasted(ui_compare), [p.x, p.y], [p.compared, p.compared_grids], **PRIVATE)
+    p.model.change(toasted(by_name(ui_model, outputs)), [p.model], list(outputs.values()),
+                   **PRIVATE).then(**main_view.redraw(p))
+    p.compare.click(toasted(ui_compare), [p.nav, p.model], [p.compared, p.compared_grids], **PRIVATE)
 
 
 def model_info(name):
@@ -55,19 +56,17 @@ def model_info(name):
     return f"| model | {name} |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
 
 
-def ui_model(name, x, y):
-    """Switch model: slider ranges, class names, info; position kept (clamped); overlays of the
-    old model cleared. Returns {name: value}, keyed by what each value is for (switched() maps
-    each name onto its component): the update touches 28 components, 10 of them class buttons."""
+def ui_model(name):
+    """Switch model: the navigator's model and extent (the page loads its decoder and clamps the
+    position to the new extent), class names, info; overlays of the old model cleared.
+    Returns {name: value}, keyed by what each value is for (switched() maps each name onto its
+    component): the update touches 26 components, 10 of them class buttons."""
     lm = STORE.get(name)
-    xmin, xmax, ymin, ymax = lm.extent
-    x, y, text = go_to(x, y, name)
     first, last = lm.classes[0], lm.classes[-1]
     return {"random": gr.Button(visible=lm.has_prior), "prior": gr.Button(visible=lm.has_prior),
             "sample_note": tab_sample.sample_note(lm),
-            "x": gr.Slider(minimum=xmin, maximum=xmax, value=x),
-            "y": gr.Slider(minimum=ymin, maximum=ymax, value=y),
-            "z": text, "info": model_info(name), "header": main_view.header(name),
+            "nav": ui.navigator(lm),
+            "info": model_info(name), "header": main_view.header(name),
             "target": gr.Dropdown(choices=lm.classes, value=first),
             "start": gr.Dropdown(choices=lm.classes, value=first),
             "end": gr.Dropdown(choices=lm.classes, value=last),
@@ -75,9 +74,9 @@ def ui_model(name, x, y):
             "path": None, "samples": None, "drawing": None, "compared": None, "compared_grids": None}
 
 
-def ui_compare(x, y):
-    """The same z decoded by every MNIST model, and each MNIST model's decoded manifold."""
-    x, y = number(x, "x"), number(y, "y")
+def ui_compare(at, model):
+    """The navigator's z decoded by every MNIST model, and each MNIST model's decoded manifold."""
+    x, y = ui.at(at, model)
     mnist = [m["name"] for m in api.models() if m.get("dataset") == "mnist"]
     digits = [(images.enlarge(decode_uint8(STORE.get(n).model, [clamp_xy(STORE.get(n), x, y)])[0], 4), n)
               for n in mnist]

@@ -1,7 +1,7 @@
 """The Morph tab: move a fraction of the way toward a class centre, animated on the page; its
 layout, its wiring and its handler.
 
-Above main_view.py (its play and position components); assembled by demo.py. Tested in
+Above main_view.py (the navigator, whose value it takes and returns); assembled by demo.py. Tested in
 tests/test_demo_handlers.py and in Chromium by tests/test_demo_browser.py.
 """
 
@@ -9,7 +9,7 @@ import gradio as gr
 import numpy as np
 
 import api
-import main_view
+import ui
 from ui import PRIVATE, toasted
 
 
@@ -23,13 +23,20 @@ def layout(p, lm):
 
 
 def wire(p):
-    p.morph.click(toasted(ui_morph, None), [p.x, p.y, p.target, p.amount, p.animate, p.model],
-                  p.anim, show_progress="hidden", **PRIVATE).then(**main_view.play(p))
+    # preprocess=False: the amount box's value as sent (None while it holds "-"), which
+    # api.morph refuses by name where Gradio's own check logged a traceback
+    p.morph.click(toasted(ui_morph), [p.nav, p.target, p.amount, p.animate, p.model], p.nav,
+                  preprocess=False, show_progress="hidden", **PRIVATE)
 
 
-def ui_morph(x, y, target, amount, animate, model):
-    """One click moves `amount` of the way toward a class centre: the positions for the page to
-    play through its own decoder, 16 with animate (the first after the start), else the end."""
+def ui_morph(at, target, amount, animate, model):
+    """One click moves `amount` of the way toward a class centre from the navigator's position:
+    the navigator's value, its end and, with animate, the 15 positions for the page to play
+    through its own decoder on the way there."""
+    x, y = ui.at(at, model)
     x1, y1 = api.morph(x, y, target, amount, model)
-    steps = np.linspace(0, 1, 16)[1:] if animate else [1.0]
-    return [[round(x + t * (x1 - x), 4), round(y + t * (y1 - y), 4)] for t in steps]
+    end = ui.go_to(x1, y1, model)
+    if not animate:
+        return end
+    return {"z": end, "path": [[round(x + t * (x1 - x), 4), round(y + t * (y1 - y), 4)]
+                               for t in np.linspace(0, 1, 16)[1:]]}

@@ -16,12 +16,15 @@ from plotly.colors import qualitative
 import api
 import images
 import main_view
-from checks import MAX_SAMPLES, MAX_SEED, integer
+from checks import MAX_SAMPLES, MAX_SEED, integer, number
 from neural_network import decode_uint8
 from ui import PRIVATE, toasted
 from store import STORE
 
 PRESETS = ["prior N(0, I)", "resample", "randomize mu"]
+# the boxes' (name, lo, hi, whole number?), as api.sample checks them
+BOXES = [("mu_x", -3, 3, False), ("mu_y", -3, 3, False), ("sigma_x", 0, 2, False),
+         ("sigma_y", 0, 2, False), ("n", 1, MAX_SAMPLES, True), ("seed", 0, MAX_SEED, True)]
 
 
 def layout(p, lm):
@@ -45,12 +48,15 @@ def layout(p, lm):
 
 def wire(p):
     inputs = [p.mu_x, p.mu_y, p.sigma_x, p.sigma_y, p.n, p.sample_seed, p.model]
-    draw = dict(fn=toasted(ui_sample), inputs=inputs,
-                outputs=[p.sample_grid, p.sample_table, p.samples, p.sample_bars], **PRIVATE)
+    # preprocess=False: ui_sample reads each box's value as the browser sent it (None while a box
+    # holds "-" or nothing), which Gradio's own check would refuse with a traceback in the log.
+    draw = dict(fn=toasted(ui_sample), inputs=inputs, preprocess=False,
+                outputs=[p.sample_grid, p.sample_table, p.samples, p.sample_bars, *inputs[:6]],
+                **PRIVATE)
     # The tab opens with samples drawn, not an empty grid; they are marked on the map only
     # once the person samples (so its first opening costs the page load nothing)
     p.sample_tab.select(**{**draw, "outputs": [p.sample_grid, p.sample_table, p.unmarked,
-                                               p.sample_bars]})
+                                               p.sample_bars, *inputs[:6]]})
     # .change: a drag, a typed value (as it is typed, not when the box loses focus) or a
     # preset; always_last: a burst of them draws once more at its end, not once per event
     gr.on([c.change for c in inputs[:6]], trigger_mode="always_last",
@@ -70,13 +76,26 @@ def sample_note(lm):
             "the model.")
 
 
-def ui_sample(mu_x, mu_y, sigma_x, sigma_y, n, seed, model):
-    """The decoded samples' grid, their z (a table and a bar chart) and the map state."""
-    z = api.sample(mu_x, mu_y, sigma_x, sigma_y, n, seed, model)
+def ui_sample(*values):
+    """The decoded samples' grid, their z (a table and a bar chart), the map state, and the
+    boxes. A box still being typed into (empty, or "-") waits without a word; a value outside its
+    range is clamped to it with a toast naming the clamp, and its box shows the clamp."""
+    *given, model = values
+    if any(v is None or v == "" for v in given):
+        return (gr.skip(),) * (4 + len(given))
+    kept = []
+    for (name, lo, hi, whole), v in zip(BOXES, given):
+        v = number(v, name)
+        c = min(max(round(v) if whole else v, lo), hi)
+        if c != v:
+            gr.Warning(f"{name} = {v:g} is outside {lo:g}..{hi:g}" + (" or not whole" if whole else "")
+                       + f": set to {c:g}")
+        kept.append(c)
+    z = api.sample(*kept, model)
     frames = decode_uint8(STORE.get(model).model, z)
     grid = images.tile(frames, math.ceil(math.sqrt(len(z))), scale=2 if len(z) <= 64 else 1)
-    return (grid, [[round(a, 3), round(b, 3)] for a, b in z], z,
-            sample_bars(z, (float(mu_x), float(mu_y))))
+    boxes = [c if c != v else gr.skip() for c, v in zip(kept, given)]
+    return (grid, [[round(a, 3), round(b, 3)] for a, b in z], z, sample_bars(z, kept[:2]), *boxes)
 
 
 def sample_bars(z, mu):

@@ -1,5 +1,6 @@
 """What the page's tabs share: the event wrappers (a refusal is a toast, an answer keyed by
-name), the page-only event options, and moving the position (go_to, with its z text).
+name), the page-only event options, and the navigator's value (the position z, main_view.py):
+reading it, and the value or update a handler returns.
 
     from ui import PRIVATE, toasted
     button.click(toasted(handler), inputs, outputs, **PRIVATE)
@@ -12,20 +13,17 @@ import functools
 
 import gradio as gr
 
-import latent_utils as lu
-from checks import clamp_xy
+from checks import clamp_xy, position, shown
 from store import STORE
 
 PRIVATE = dict(api_visibility="private")  # page-only events stay out of the API
 SKIP = object()  # toasted(): skip every output
-K_NEAREST = 15  # the z text's vote
 
 
 def toasted(fn, refused=SKIP):
     """The page event for `fn`: a refusal (gr.Error) is a toast naming the problem, and the
-    event's outputs keep their last good values (`refused`: SKIP, or what to send instead, e.g.
-    None for the positions to play). Raising would mark every output of the event with Gradio's
-    red "Error" badge and blank the digit, z, X and Y."""
+    event's outputs keep their last good values (`refused`: SKIP, or what to send instead).
+    Raising would mark every output of the event with Gradio's red "Error" badge."""
     @functools.wraps(fn)
     def event(*args):
         try:
@@ -45,19 +43,28 @@ def by_name(fn, components):
     return event
 
 
-def z_text(lm, x, y, k=K_NEAREST):
-    """z and the class of the k encoded test digits nearest to it. Their vote, not the nearest
-    class centre, says what lives here: a class can have several clusters (the 6s of beta 4 have
-    two) and its centre sits in one of them."""
-    votes = lu.knn_votes(lm.atlas["mu"], lm.atlas["labels"], [[x, y]], k, len(lm.classes))[0]
-    c = int(votes.argmax())
-    return (f"z = ({x:+.2f}, {y:+.2f})   {int(votes[c])} of the {k} nearest test {lm.noun}: "
-            f"{lm.classes[c]}")
-
-
 def go_to(x, y, model=None):
-    """Move the position to (x, y), clamped and rounded to the 0.01 step, with its z text (the
-    page's JS decodes the digit there)."""
+    """The navigator's value at (x, y): clamped to the model's extent, rounded to the 0.01 step
+    (the page draws the digit there and writes its z text)."""
     lm = STORE.get(model)
-    x, y = (round(v, 2) for v in clamp_xy(lm, x, y))
-    return x, y, z_text(lm, x, y)
+    return [round(v, 2) for v in clamp_xy(lm, x, y)]
+
+
+def at(value, model=None):
+    """(x, y) of the navigator's value, clamped to the model's extent."""
+    return position(value, STORE.get(model))
+
+
+def navigator(lm, z=None):
+    """The navigator's update for model `lm` (its name and extent), and position z if given (else
+    the page keeps its position, clamped to the new extent)."""
+    return gr.HTML(model=lm.name, extent=lm.extent, **({} if z is None else {"value": z}))
+
+
+def said(evt: gr.EventData):
+    """The navigator's "refused" event: what the page refused (a typed non-number, a clamp) as a
+    toast; the page has already put the box back."""
+    message = getattr(evt, "_data", None)
+    message = message.get("message") if isinstance(message, dict) else None
+    gr.Warning(message if isinstance(message, str) and len(message) <= 200 else
+               f"refused: {shown(message)}")

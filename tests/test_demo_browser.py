@@ -18,11 +18,11 @@ import api
 import checks
 import neural_network as nn
 import store
-import ui
 from pages import (assert_same_digit, canvas, open_page, paints, plot_area, settled, sliders,
-                   torch_digit, touch, z_at)
+                   torch_digit, touch, z_at, z_text, expected_z_text)
 
 pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def page(live_url, chromium):
@@ -61,8 +61,8 @@ def test_dragging_the_x_slider_redraws_every_move_without_a_request(page, shots)
     assert page.requests[sent:] == []
     x, y = settled(page)
     assert_same_digit(page, x, y)
-    # Gradio, which did not hear the moves, has the slider's value once the drag ended: its
-    # thumb, its box and what the next server event is sent agree
+    # the navigator's value is set once the drag ended: its range, its box and what the next
+    # server event is sent agree
     assert float(page.input_value("#lsn-x input[type=range]")) == x
     page.get_by_role("tab", name="Morph").click()
     page.click("#lsn-morph")
@@ -89,8 +89,7 @@ def test_a_map_drag_with_the_mouse_moves_the_point_and_the_digit_with_no_request
     x, y = settled(page)
     assert (x, y) == pytest.approx(end, abs=0.02)
     assert_same_digit(page, x, y)
-    lm = store.STORE.get()
-    assert page.input_value("#lsn-z textarea") == ui.z_text(lm, x, y)  # the page's own vote
+    assert z_text(page) == expected_z_text(store.STORE.get(), x, y)  # the page's own vote
 
 
 def test_a_press_on_the_map_goes_there(page):
@@ -144,7 +143,7 @@ def test_jump_to_7_sets_the_sliders_and_the_page_draws_its_centre(page, shots):
     page.wait_for_function(f"() => document.querySelector('#lsn-marker').dataset.z === '{cx},{cy}'")
     assert settled(page) == pytest.approx((cx, cy), abs=0.001)
     assert_same_digit(page, cx, cy)
-    assert page.input_value("#lsn-z textarea").endswith("nearest test digits: 7")
+    assert z_text(page).endswith("nearest test digits: 7")
     page.screenshot(path=shots / "jump7.png")
 
 
@@ -194,7 +193,6 @@ def test_a_touch_drag_on_a_phone_moves_the_point(live_url, chromium, shots):
                      is_mobile=True, device_scale_factor=2)
     try:
         page.locator("#lsn-map").scroll_into_view_if_needed()
-        page.wait_for_timeout(300)
         area = plot_area(page)
         cdp = page.context.new_cdp_session(page)
         x0, y0 = area["x"] + area["width"] * 0.2, area["y"] + area["height"] * 0.5
@@ -224,7 +222,7 @@ def test_without_the_page_decoder_the_server_draws_and_the_page_says_so(live_url
     page.on("request", lambda r: "/api/decode.png" in r.url and images.append(r.url))
     try:
         page.goto(live_url)
-        page.wait_for_function("() => window.lsnStats && window.lsnStats.mode === 'server'")
+        page.wait_for_function("() => document.querySelector('#lsn-status[data-mode=server]')")
         assert "decoded on the server" in page.inner_text("#lsn-status")
         page.wait_for_selector("#lsn-server-digit", state="visible")
         area = plot_area(page)

@@ -36,8 +36,8 @@ import tab_sample
 import ui
 
 FIVE = ["mnist_vae_beta4", "mnist_vae_beta1", "mnist_vae_beta10", "mnist_ae", "fashion_vae_beta4"]
-ELEM_IDS = {"lsn-map", "lsn-digit", "lsn-x", "lsn-y", "lsn-jump", *(f"lsn-jump-{i}" for i in range(10)),
-            "lsn-z", "lsn-model", "lsn-sketch", "lsn-strip", "lsn-files", "lsn-draw-out", "lsn-hook",
+ELEM_IDS = {"lsn-map", "lsn-nav", "lsn-jump", *(f"lsn-jump-{i}" for i in range(10)),
+            "lsn-model", "lsn-sketch", "lsn-strip", "lsn-files", "lsn-draw-out",
             "lsn-header", "lsn-note", "lsn-jump-label", "lsn-seed", "lsn-random", "lsn-tabs",
             "lsn-sample-note", "lsn-samples", "lsn-sample-bars", "lsn-sample-presets", "lsn-steps",
             "lsn-sigma-x", "lsn-sigma-y", "lsn-upload", "lsn-morph"}
@@ -81,20 +81,21 @@ def test_decode_is_the_decoders_28x28_grey_digit(lm):
     assert a.max() - a.min() > 100  # a digit, not a flat image
 
 
-def test_go_to_rounds_to_the_sliders_step_and_gives_the_z_text(lm):
+def test_go_to_rounds_to_the_0_01_step_and_clamps_to_the_extent(lm):
     x, y = inside(lm, 0.3, 0.6)
-    gx, gy, text = ui.go_to(x, y)
-    assert (gx, gy) == (round(x, 2), round(y, 2)) and text == ui.z_text(lm, gx, gy)
-    seven = lm.centres[7]  # among its 15 nearest test codes most are 7s (atlas built that way)
-    assert ui.go_to(*seven)[2].endswith("of the 15 nearest test digits: 7")
+    assert ui.go_to(x, y) == [round(x, 2), round(y, 2)]
+    assert ui.go_to(1e9, -1e9) == [lm.extent[1], lm.extent[2]]
 
 
-def test_z_text_is_the_vote_of_the_15_nearest_test_codes(lm):
-    x, y = inside(lm, 0.4, 0.7)
-    d = ((lm.atlas["mu"].numpy() - [x, y]) ** 2).sum(1)
-    votes = np.bincount(lm.atlas["labels"].numpy()[np.argsort(d)[:15]], minlength=10)
-    assert ui.z_text(lm, x, y) == (f"z = ({x:+.2f}, {y:+.2f})   {votes.max()} of the 15 nearest "
-                                  f"test digits: {lm.classes[votes.argmax()]}")
+def test_the_navigator_value_is_read_as_a_position_or_refused_by_name(lm):
+    assert ui.at([0.5, -0.25]) == (0.5, -0.25)
+    assert ui.at({"z": [0.5, -0.25], "path": [[0, 0]]}) == (0.5, -0.25)
+    assert ui.at([1e9, 0]) == (lm.extent[1], 0)
+    for bad in (None, "0.5,1", [1], [1, 2, 3], {"path": []}):
+        with pytest.raises(gr.Error, match="position must be \\[x, y\\]"):
+            ui.at(bad)
+    with pytest.raises(gr.Error, match="x must be a number"):
+        ui.at(["a", 0])
 
 
 def test_x_y_outside_the_extent_are_clamped(lm):
@@ -111,9 +112,7 @@ def test_jump_returns_each_class_centre_by_index_or_name(lm):
 
 
 def test_a_class_button_goes_to_its_centre(lm):
-    x, y, text = main_view.go_to_class(3, None)
-    assert (x, y) == tuple(round(v, 2) for v in checks.clamp_xy(lm, *lm.centres[3]))
-    assert text.endswith("nearest test digits: 3")
+    assert main_view.go_to_class(3, None) == [round(v, 2) for v in checks.clamp_xy(lm, *lm.centres[3])]
 
 
 def test_morph_amount_0_stays_and_1_arrives(lm):
@@ -124,22 +123,25 @@ def test_morph_amount_0_stays_and_1_arrives(lm):
     assert half == pytest.approx(((np.array([x, y]) + lm.centres[3]) / 2).tolist(), abs=1e-6)
 
 
-def test_ui_morph_sends_15_positions_to_play_with_animate_and_1_without(lm):
+def test_ui_morph_sends_15_positions_to_play_with_animate_and_the_end_without(lm):
     x, y = inside(lm, 0.7, 0.2)
-    end = [round(v, 4) for v in api.morph(x, y, 3, 0.5)]
-    assert tab_morph.ui_morph(x, y, 3, 0.5, False, None) == [end]
-    frames = tab_morph.ui_morph(x, y, 3, 0.5, True, None)
-    assert len(frames) == 15 and frames[-1] == end
+    x, y = round(x, 2), round(y, 2)
+    end = api.morph(x, y, 3, 0.5)
+    assert tab_morph.ui_morph([x, y], 3, 0.5, False, None) == [round(v, 2) for v in end]
+    played = tab_morph.ui_morph([x, y], 3, 0.5, True, None)
+    frames = played["path"]
+    assert played["z"] == [round(v, 2) for v in end]
+    assert len(frames) == 15 and frames[-1] == [round(v, 4) for v in end]
     steps = np.diff(np.array([[x, y]] + frames), axis=0)
     assert np.allclose(steps, steps[0], atol=2e-4)  # evenly spaced along the straight line
 
 
 def test_play_sends_the_linear_path_or_the_only_one():
     paths = {"linear": [[0, 0], [1, 1]], "spherical": [[0, 0], [0.5, 1.2]]}
-    assert tab_interpolate.ui_play(paths) == paths["linear"]
-    assert tab_interpolate.ui_play({"spherical": paths["spherical"]}) == paths["spherical"]
+    assert tab_interpolate.ui_play(paths, None) == {"z": [1, 1], "path": paths["linear"]}
+    assert tab_interpolate.ui_play({"spherical": paths["spherical"]}, None)["path"] == paths["spherical"]
     with pytest.raises(gr.Error, match="press interpolate first"):
-        tab_interpolate.ui_play(None)
+        tab_interpolate.ui_play(None, None)
 
 
 @pytest.mark.parametrize("method", ["linear", "spherical"])
@@ -169,10 +171,10 @@ def test_sample_and_random_are_reproducible_by_seed():
 
 
 def test_ui_random_goes_to_the_seeds_point_and_advances_the_seed(lm):
-    x, y, text, seed, last = main_view.ui_random(5, None, None)
+    (x, y), seed, last = main_view.ui_random(5, None, None)
     assert (x, y) == tuple(round(v, 2) for v in checks.clamp_xy(lm, *api.random_point(5)))
     assert seed == last == 5  # the box shows the seed used
-    x2, y2, _, seed, last = main_view.ui_random(5, 5, None)  # pressed again: the next seed
+    (x2, y2), seed, last = main_view.ui_random(5, 5, None)  # pressed again: the next seed
     assert seed == last == 6 and (x2, y2) == tuple(round(v, 2) for v in checks.clamp_xy(lm, *api.random_point(6)))
     assert main_view.ui_random(checks.MAX_SEED, checks.MAX_SEED, None)[-1] == 0
     assert main_view.ui_random(3, 6, None)[-1] == 3  # a typed seed is used as typed
@@ -297,8 +299,8 @@ def test_a_refused_page_event_is_a_toast_and_its_outputs_keep_their_values():
     with pytest.warns(UserWarning, match="nothing encoded yet"):  # a toast, in a page event
         assert ui.toasted(tab_draw.go_to_drawing)(None, None) == gr.skip()
     with pytest.warns(UserWarning, match="press interpolate first"):
-        assert ui.toasted(tab_interpolate.ui_play, None)(None) is None  # no positions: nothing plays
-    assert ui.toasted(tab_draw.go_to_drawing)({"mu": [0.5, 0.5], "sigma": [1, 1]}, None)[:2] == (0.5, 0.5)
+        assert ui.toasted(tab_interpolate.ui_play)(None, None) == gr.skip()  # nothing plays
+    assert ui.toasted(tab_draw.go_to_drawing)({"mu": [0.5, 0.5], "sigma": [1, 1]}, None) == [0.5, 0.5]
 
 
 def test_sampling_buttons():
@@ -310,7 +312,8 @@ def test_sampling_buttons():
 
 
 def test_sample_grid_shows_the_decodes_of_its_codes(lm):
-    grid, table, z, bars = tab_sample.ui_sample(0.5, -0.25, 1, 1, 9, 0, None)
+    grid, table, z, bars, *boxes = tab_sample.ui_sample(0.5, -0.25, 1, 1, 9, 0, None)
+    assert boxes == [gr.skip()] * 6  # each box keeps what was typed
     assert grid.size == (3 * 30 * 2 - 4, 3 * 30 * 2 - 4) and len(table) == len(z) == 9
     assert table == [[round(a, 3), round(b, 3)] for a, b in z]
     # the bar chart: each sample's z1 and z2, and mu as two dashed lines
@@ -319,6 +322,21 @@ def test_sample_grid_shows_the_decodes_of_its_codes(lm):
     digits = decoded(lm, *z)
     for k in (0, 4, 8):
         assert np.array_equal(cell(grid, k // 3, k % 3, 2, 2), digits[k])
+
+
+def test_sample_boxes_being_typed_wait_and_values_beyond_are_clamped_with_a_toast(lm):
+    """Defect 2 of issue 16: "-" or an emptied box (None as the browser sends it) is no error, and
+    "-7" is clamped with a toast naming it, the box showing the clamp."""
+    for partial in (None, ""):
+        assert tab_sample.ui_sample(partial, 0, 1, 1, 16, 0, None) == (gr.skip(),) * 10
+        assert tab_sample.ui_sample(0, 0, 1, 1, partial, 0, None) == (gr.skip(),) * 10
+    with pytest.warns(UserWarning, match="mu_x = -7 is outside -3..3: set to -3"):
+        grid, table, z, bars, *boxes = tab_sample.ui_sample(-7, 0, 0, 0, 4, 0, None)
+    assert z == [[-3.0, 0.0]] * 4 and boxes == [-3] + [gr.skip()] * 5
+    with pytest.warns(UserWarning, match="n = 2.5 is outside 1..256 or not whole: set to 2"):
+        assert len(tab_sample.ui_sample(0, 0, 1, 1, 2.5, 0, None)[2]) == 2
+    with pytest.raises(gr.Error, match="sigma_x must be a number"):
+        tab_sample.ui_sample(0, 0, "abc", 1, 16, 0, None)
 
 
 @pytest.fixture
@@ -346,9 +364,7 @@ def test_encoding_shows_the_input_and_its_reconstruction(lm, draw, uploads):
     x = (checks.prepared(draw("zero")) * 255).round().astype(np.uint8)
     assert np.array_equal(cell(pair, 0, 0, 5, 4), x) and x.max() == 255
     assert np.array_equal(cell(pair, 0, 1, 5, 4), decoded(lm, state["mu"])[0])
-    x, y, ztext = tab_draw.go_to_drawing(state, None)
-    assert (x, y) == tuple(round(v, 2) for v in checks.clamp_xy(lm, *state["mu"]))
-    assert ztext == ui.z_text(lm, x, y)
+    assert tab_draw.go_to_drawing(state, None) == [round(v, 2) for v in checks.clamp_xy(lm, *state["mu"])]
 
 
 def test_the_page_encodes_only_an_uploaded_file_and_only_a_drawings_composite(draw, uploads):
@@ -375,18 +391,17 @@ def test_a_refusal_is_not_logged_with_a_traceback_and_names_no_object_address():
 
 def test_comparison_refuses_nan():
     with pytest.raises(gr.Error, match="x must be a finite number"):
-        tab_models.ui_compare(float("nan"), 0)
+        tab_models.ui_compare([float("nan"), 0], None)
 
 
 def test_switching_model_updates_ranges_classes_and_clears_overlays():
     fashion = store.STORE.get("fashion_vae_beta4")
-    new = tab_models.ui_model("fashion_vae_beta4", 0.5, -0.5)
+    new = tab_models.ui_model("fashion_vae_beta4")
     assert set(new) == {"random", "prior", "sample_note",
-                        "x", "y", "z", "info", "header", "target", "start", "end", "path", "samples",
+                        "nav", "info", "header", "target", "start", "end", "path", "samples",
                         "drawing", "compared", "compared_grids", *(f"jump_{i}" for i in range(10))}
-    xmin, xmax, ymin, ymax = fashion.extent
-    assert (new["x"].minimum, new["x"].maximum, new["y"].minimum, new["y"].maximum) == (
-        xmin, xmax, ymin, ymax)
+    # the navigator takes the model's name and extent; the page keeps z, clamped to it
+    assert new["nav"].props == {"model": "fashion_vae_beta4", "extent": fashion.extent}
     assert [new[f"jump_{i}"].value for i in range(10)] == fashion.classes
     assert new["start"].choices == new["end"].choices == [(c, c) for c in fashion.classes]
     assert (new["start"].value, new["end"].value) == ("T-shirt/top", "Ankle boot")
@@ -394,12 +409,11 @@ def test_switching_model_updates_ranges_classes_and_clears_overlays():
     assert new["compared"] is new["compared_grids"] is None  # the comparison was of the old z
     assert "| model | fashion_vae_beta4 |" in new["info"]
     assert "Latent Space Navigator" in new["header"] and "**fashion_vae_beta4**" in new["header"]
-    x, y = (round(v, 2) for v in checks.clamp_xy(fashion, 0.5, -0.5))
-    assert (new["x"].value, new["y"].value) == (x, y) and new["z"] == ui.z_text(fashion, x, y)
+    assert "value" not in new["nav"].constructor_args
 
 
 def test_compare_decodes_the_same_z_with_each_mnist_model():
-    digits, grids = tab_models.ui_compare(0.3, -0.4)
+    digits, grids = tab_models.ui_compare([0.3, -0.4], None)
     names = [n for n in nn.list_models() if n.startswith("mnist")]
     assert sorted(n for _, n in digits) == sorted(names) == sorted(n for _, n in grids)
     for img, name in digits:
@@ -415,17 +429,19 @@ def test_the_page_keeps_its_ids_api_names_css_and_js():
     public = {f.api_name for f in app.fns.values() if f.api_visibility == "public"}
     assert public == API_NAMES
     assert not any(f.api_name.startswith("show") for f in app.fns.values())  # no slider event
-    hook = blocks["lsn-hook"]
-    js = [(main_view.WEB / name).read_text() for name in ("decoder.js", "navigator.js")]
-    assert hook.js_on_load == "\n".join(js)
-    assert (main_view.WEB / "navigator.css").read_text() in hook.head
-    assert "window.lsnMark = " in hook.js_on_load and "root.LSNDecoder = api" in hook.js_on_load
-    assert sorted(f.js for f in app.fns.values() if f.js) == sorted(
-        ["window.lsnModel", "window.lsnModel", "window.lsnMark", "window.lsnPlay", "window.lsnPlay"])
+    nav = blocks["lsn-nav"]
+    # every script in web/ ships once, in the navigator's js_on_load; the component's own script
+    # last, after every part it uses
+    shipped = {p.name: nav.js_on_load.count(p.read_text()) for p in main_view.WEB.glob("*.js")}
+    assert shipped and set(shipped.values()) == {1}, shipped
+    assert nav.js_on_load.endswith((main_view.WEB / "navigator.js").read_text())
+    assert (main_view.WEB / "navigator.css").read_text() in nav.head
+    assert nav.props == {"model": nn.DEFAULT_MODEL, "extent": store.STORE.get().extent}
+    assert not [f.js for f in app.fns.values() if f.js]  # no event runs page script by name
     # the model switch's {name: value} lands on the components of those names
     switch = next(f for f in app.fns.values() if f.name == "ui_model")
-    out = switch.fn("mnist_ae", 0, 0)
-    assert set(out) == set(switch.outputs) and blocks["lsn-jump-9"] in out and blocks["lsn-x"] in out
+    out = switch.fn("mnist_ae")
+    assert set(out) == set(switch.outputs) and blocks["lsn-jump-9"] in out and nav in out
 
 
 @pytest.mark.slow  # over 1 s: it builds the app twice
@@ -620,18 +636,28 @@ def test_the_address_names_the_model_and_position_the_page_opens_at():
         def __init__(self, **q):
             self.query_params = q
     beta1 = store.STORE.get("mnist_vae_beta1")
-    assert main_view.ui_from_url(Request(model="mnist_vae_beta1", x="1.5", y="-1")) == (1.5, -1, "mnist_vae_beta1")
-    assert main_view.ui_from_url(Request()) == (gr.skip(), gr.skip(), gr.skip())
-    assert main_view.ui_from_url(Request(model="mnist_vae_beta1", x="99"))[:2] == (beta1.extent[1], gr.skip())
+    # the navigator (the model's name and extent, then z) before the model picker's switch
+    nav, model = main_view.ui_from_url(Request(model="mnist_vae_beta1", x="1.5", y="-1"))
+    assert model == "mnist_vae_beta1" and nav.value == [1.5, -1.0]
+    assert nav.props == {"model": "mnist_vae_beta1", "extent": beta1.extent}
+    assert main_view.ui_from_url(Request()) == (gr.skip(), gr.skip())
+    assert main_view.ui_from_url(Request(model="mnist_ae")) == (gr.skip(), "mnist_ae")
+    with pytest.warns(UserWarning, match=f"x = 99 is outside mnist_vae_beta1's range "
+                                         f"{beta1.extent[0]:g}..{beta1.extent[1]:g}: set to"):
+        nav, _ = main_view.ui_from_url(Request(model="mnist_vae_beta1", x="99"))
+    assert nav.value == [beta1.extent[1], 0]
+    # defect 1 of issue 16: the AE's own range, not the default model's
+    nav, model = main_view.ui_from_url(Request(model="mnist_ae", x="28.37", y="17.16"))
+    assert (nav.value, model) == ([28.37, 17.16], "mnist_ae")
     for q, words in [({"model": "nope"}, "unknown model"), ({"x": "abc"}, "x in the address"),
-                     ({"y": "nan"}, "y must be a finite number")]:
+                     ({"y": "nan"}, "y in the address must be a finite number")]:
         with pytest.raises(gr.Error, match=words):
             main_view.ui_from_url(Request(**q))
 
 
 def test_an_ae_is_offered_no_prior_and_its_map_opens_on_its_classes():
     ae, vae = store.STORE.get("mnist_ae"), store.STORE.get("mnist_vae_beta4")
-    new, back = tab_models.ui_model("mnist_ae", 0, 0), tab_models.ui_model("mnist_vae_beta4", 0, 0)
+    new, back = tab_models.ui_model("mnist_ae"), tab_models.ui_model("mnist_vae_beta4")
     assert new["random"].visible is new["prior"].visible is False and "no prior" in new["sample_note"]
     assert back["random"].visible is back["prior"].visible is True
     # a VAE's map is its extent; the AE's (extent -52..85) its class centres, padded
@@ -658,18 +684,14 @@ def test_the_manifold_cells_are_square_and_centred_on_their_codes():
 
 def test_class_labels_are_pushed_apart_and_point_at_their_centres():
     fashion = store.STORE.get("fashion_vae_beta4")
-    view = maps.map_view(fashion)
-    units = max((view[1] - view[0]) / maps.MAP_AREA_PX[0], (view[3] - view[2]) / maps.MAP_AREA_PX[1])
-    at = maps.label_positions(fashion.centres, fashion.classes, view) / units  # in the map's pixels
-    w = [7.2 * len(c) + 14 for c in fashion.classes]
-    for i in range(10):  # no two label boxes overlap
-        for j in range(i):
-            assert abs(at[i, 0] - at[j, 0]) >= (w[i] + w[j]) / 2 or abs(at[i, 1] - at[j, 1]) >= 22
+    # (that no two labels overlap on the drawn map is checked in Chromium: test_page_ux.py)
     fig = maps.map_figure("fashion_vae_beta4")
+    moved = 0
     for a, (cx, cy) in zip(fig.layout.annotations, fashion.centres):
         assert (a.x, a.y) == pytest.approx((cx, cy))  # an arrow (if moved) ends at the centre
-    assert ui.z_text(fashion, 0, 0).split(": ")[0].endswith("nearest test images")
-    assert ui.z_text(store.STORE.get(), 0, 0).split(": ")[0].endswith("nearest test digits")
+        moved += bool(a.showarrow)
+    assert moved >= 2  # the shirts, pullovers and coats share a corner: some had to move
+    assert fashion.noun == "images" and store.STORE.get().noun == "digits"
 
 
 def test_samples_stacked_by_sigma_0_are_named_on_the_map():

@@ -13,9 +13,8 @@ import api
 import checks
 import images
 import store
-import ui
-from pages import (assert_same_digit, canvas, open_at, open_page, plot_area, settled, sliders,
-                   torch_digit, z_at)
+from pages import (BOX, assert_same_digit, canvas, expected_z_text, open_at, open_page, plot_area,
+                   settled, sliders, torch_digit, z_at, z_text)
 
 pytestmark = pytest.mark.browser
 
@@ -74,46 +73,39 @@ def test_go_there_before_encoding_is_a_toast_and_the_view_keeps_its_values(page,
     cx, cy = (round(v, 2) for v in checks.clamp_xy(lm, *lm.centres[3]))
     page.wait_for_function(f"() => document.querySelector('#lsn-marker').dataset.z === '{cx},{cy}'")
     before = settled(page)
-    ztext = page.input_value("#lsn-z textarea")
+    ztext = z_text(page)
     page.get_by_role("tab", name="Draw or upload").click()
     page.get_by_role("button", name="go there").click()
     toast = page.locator(".toast-body").filter(has_text="nothing encoded yet")
     toast.wait_for()
     page.wait_for_timeout(500)  # anything the event would still do to the view
     page.screenshot(path=shots / "ux_error_toast.png")
-    assert sliders(page) == before and page.input_value("#lsn-z textarea") == ztext
+    assert sliders(page) == before and z_text(page) == ztext
     assert_same_digit(page, *before)
     assert no_error_badge(page)
 
 
-def test_a_value_typed_beyond_the_extent_shows_clamped_and_reset_redraws(page, shots):
+def test_a_value_typed_beyond_the_extent_is_clamped_with_a_toast_naming_it(page, shots):
     lm = store.STORE.get()
     xmin, xmax, ymin, ymax = lm.extent
-    start = sliders(page)
-    box = page.locator("#lsn-x input[type=number]")
+    start = settled(page)
+    box = page.locator(BOX.format("x"))
     box.click()
     page.keyboard.press("Control+A")
     page.keyboard.type("9")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"() => +document.querySelector('#lsn-x input[type=number]').value === {xmax}")
+    page.locator(".toast-body").filter(has_text=f"x = 9 is outside {lm.name}'s range").wait_for()
+    page.wait_for_function(f"() => +document.querySelector('#lsn-x .lsn-num').value === {xmax}")
     x, y = settled(page)
     assert (x, y) == (xmax, start[1])
     assert_same_digit(page, xmax, start[1])
-    page.wait_for_function("(t) => document.querySelector('#lsn-z textarea').value === t",
-                           arg=ui.z_text(lm, xmax, start[1]), timeout=2000)
+    page.wait_for_function("(t) => document.querySelector('#lsn-z').textContent === t",
+                           arg=expected_z_text(lm, xmax, start[1]), timeout=2000)
     page.mouse.click(10, 10)  # the box loses focus: it still shows the clamped value
     assert float(box.input_value()) == xmax
+    assert float(page.input_value("#lsn-x input[type=range]")) == xmax
     page.screenshot(path=shots / "ux_typed_clamped.png")
-    # the slider's reset button: back to where the page started, digit and z text with it
-    page.locator("#lsn-x button.reset-button").click()
-    page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z",
-                           arg="{:g},{:g}".format(*start))
-    assert settled(page) == start
-    assert_same_digit(page, *start)
-    # the z text follows the drawn position SYNC_MS (70 ms) later
-    page.wait_for_function("(t) => document.querySelector('#lsn-z textarea').value === t",
-                           arg=ui.z_text(lm, *start), timeout=2000)
-    page.screenshot(path=shots / "ux_reset.png")
+    assert no_error_badge(page)
 
 
 def test_a_double_click_on_the_map_resets_the_zoom_and_leaves_the_point(page, shots):
@@ -239,7 +231,7 @@ def test_the_address_carries_the_model_and_position_and_restores_them(live_url, 
         lm = store.STORE.get("mnist_vae_beta1")
         diff = canvas(page).astype(int) - torch_digit(1.5, -1, "mnist_vae_beta1")
         assert abs(diff).max() <= 1
-        assert page.input_value("#lsn-z textarea") == ui.z_text(lm, 1.5, -1)
+        assert z_text(page) == expected_z_text(lm, 1.5, -1)
         page.screenshot(path=shots / "ux_address_restored.png")
         # a press on the map: once the position settles, the address names it
         area = plot_area(page)
@@ -367,7 +359,7 @@ def test_fashion_names_images_not_digits_with_even_buttons_and_apart_labels(live
     page = open_at(chromium, live_url, "fashion_vae_beta4")
     try:
         page.wait_for_function("() => document.querySelector('#lsn-jump-0').innerText === 'T-shirt/top'")
-        page.wait_for_function("() => document.querySelector('#lsn-z textarea').value.includes('nearest test images')")
+        page.wait_for_function("() => document.querySelector('#lsn-z').textContent.includes('nearest test images')")
         buttons = boxes(page, "#lsn-jump button")
         assert len(buttons) == 10
         assert max(b["width"] for b in buttons) - min(b["width"] for b in buttons) < 1
@@ -426,20 +418,114 @@ def test_while_loading_the_map_says_so_and_nothing_jumps_when_it_arrives(live_ur
     ctx = chromium.new_context(viewport={"width": 1366, "height": 768})
     page = ctx.new_page()
     try:
-        # hold the page's first answers back a little, so that the loading state can be seen
+        # hold the page's first answers and its decoder back a little, so that the loading state
+        # can be seen
         page.route("**/gradio_api/queue/data*", lambda route: (page.wait_for_timeout(1500), route.continue_()))
+        page.route("**/api/model/**", lambda route: (page.wait_for_timeout(1500), route.continue_()))
         page.goto(live_url)
         page.wait_for_selector("#lsn-map")
+        page.wait_for_selector("#lsn-status")
         before = page.locator("#lsn-map").bounding_box()
         waiting = page.evaluate("() => document.querySelector('#lsn-map .js-plotly-plot') ? null : "
                                 "getComputedStyle(document.querySelector('#lsn-map'), '::after').content")
-        decoder = page.evaluate("() => document.querySelector('#lsn-digit canvas') ? null : "
-                                "getComputedStyle(document.querySelector('#lsn-digit'), '::after').content")
+        decoder = page.evaluate("() => [document.querySelector('#lsn-status').dataset.mode, "
+                                "document.querySelector('#lsn-status').textContent]")
         page.screenshot(path=shots / "ux_loading.png")
         page.wait_for_selector("#lsn-map .js-plotly-plot .scatterlayer", timeout=30_000)
         after = page.locator("#lsn-map").bounding_box()
-        assert waiting == '"loading the map…"' and decoder in ('"loading the decoder…"', None)
+        assert waiting == '"loading the map…"' and decoder == ["loading", "loading the decoder…"]
         assert after["height"] == pytest.approx(before["height"], abs=4)
         assert page.locator("#lsn-x").bounding_box()["y"] > 0
+        page.wait_for_selector("#lsn-status[data-mode=local]")
     finally:
         ctx.close()
+
+
+# --- issue 16's defects, each with real input -----------------------------------------------
+
+def test_defect_1_a_shared_link_for_the_autoencoder_opens_on_its_model(live_url, chromium, shots):
+    page = open_page(chromium, live_url)
+    try:
+        page.get_by_role("tab", name="Models").click()
+        page.click("#lsn-model input")
+        page.get_by_role("option", name="mnist_ae", exact=True).click()
+        page.wait_for_function("() => document.querySelector('#lsn-header').innerText.includes('mnist_ae')"
+                               " && document.querySelector('#lsn-status').dataset.mode === 'local'")
+        page.click("#lsn-jump-1")
+        ae = store.STORE.get("mnist_ae")
+        x, y = (round(v, 2) for v in checks.clamp_xy(ae, *ae.centres[1]))
+        page.wait_for_function("(q) => location.hash === q", arg=f"#model=mnist_ae&x={x:.2f}&y={y:.2f}")
+        shared = page.url
+        page.context.close()
+        page = open_page(chromium, shared)  # the link, opened in a fresh page
+        page.wait_for_function("(z) => document.querySelector('#lsn-canvas').dataset.z === z",
+                               arg=f"{x:g},{y:g}")
+        assert "mnist_ae" in page.inner_text("#lsn-header")
+        page.get_by_role("tab", name="Models").click()
+        assert page.locator("#lsn-model input").input_value() == "mnist_ae"
+        assert float(page.get_attribute("#lsn-x input[type=range]", "max")) == ae.extent[1]
+        assert settled(page) == (x, y)
+        assert_same_digit(page, x, y, model="mnist_ae")
+        assert no_error_badge(page) and page.locator(".toast-body").count() == 0
+        page.click("#lsn-jump-3")  # the AE's centre of the 3s, drawn by the AE's decoder
+        cx, cy = (round(v, 2) for v in checks.clamp_xy(ae, *ae.centres[3]))
+        page.wait_for_function("(z) => document.querySelector('#lsn-canvas').dataset.z === z",
+                               arg=f"{cx:g},{cy:g}")
+        assert_same_digit(page, cx, cy, model="mnist_ae")
+        page.wait_for_function("() => document.querySelector('#lsn-z').textContent.endsWith(': 3')")
+        page.screenshot(path=shots / "defect1_ae_link.png")
+    finally:
+        page.context.close()
+
+
+def test_defect_2_partial_and_cleared_sample_boxes_are_no_error(page, shots, capfd):
+    page.get_by_role("tab", name="Sample").click()
+    grid = page.locator("#lsn-samples img")
+    grid.wait_for()
+    capfd.readouterr()
+    first = grid.get_attribute("src")
+    mu_x = page.get_by_label("number input for mu_x")
+    mu_x.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("-1", delay=120)  # normal typing speed: "-" reaches the server first
+    page.wait_for_function("(s) => document.querySelector('#lsn-samples img').src !== s", arg=first)
+    n = page.get_by_label("number input for n samples")
+    n.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Backspace")  # cleared
+    mu_x.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("-7", delay=120)
+    page.locator(".toast-body").filter(has_text="mu_x = -7 is outside -3..3: set to -3").wait_for()
+    page.wait_for_function("() => +document.querySelector('[aria-label=\"number input for mu_x\"]')"
+                           ".value === -3")
+    page.screenshot(path=shots / "defect2_sample_boxes.png", full_page=True)
+    toasts = " ".join(page.locator(".toast-body").all_inner_texts())
+    assert "preprocess" not in toasts and "TypeError" not in toasts
+    assert no_error_badge(page) and grid.is_visible()
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_defect_3_typed_x_values_commit_as_typed_and_a_non_number_is_named(page, shots):
+    page.click("#lsn-jump-7")
+    lm = store.STORE.get()
+    cx, cy = (round(v, 2) for v in checks.clamp_xy(lm, *lm.centres[7]))
+    page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z",
+                           arg=f"{cx:g},{cy:g}")
+    box = page.locator(BOX.format("x"))
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("abc")
+    page.keyboard.press("Enter")
+    page.locator(".toast-body").filter(has_text='X must be a number, not "abc"').wait_for()
+    assert box.input_value() == f"{cx:.2f}" and settled(page) == (cx, cy)
+    assert float(page.input_value("#lsn-x input[type=range]")) == cx
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("-0.25", delay=10)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#lsn-marker').dataset.z.startsWith('-0.25,')")
+    assert settled(page) == (-0.25, cy)
+    assert float(page.input_value("#lsn-x input[type=range]")) == -0.25
+    assert_same_digit(page, -0.25, cy)
+    page.screenshot(path=shots / "defect3_typed_x.png")
