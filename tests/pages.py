@@ -70,6 +70,15 @@ def settled(page):
     return sliders(page)
 
 
+def at_rest(page):
+    """Wait until the position has settled: the address (written 400 ms after a move or an
+    animation ends) names where the marker is."""
+    page.wait_for_function("() => { const z = document.querySelector('#lsn-marker').dataset.z"
+                           ".split(',').map(Number); return location.hash.endsWith("
+                           "`&x=${z[0].toFixed(2)}&y=${z[1].toFixed(2)}`); }")
+    return settled(page)
+
+
 def canvas(page, selector="#lsn-canvas"):
     """The 28x28 grey pixels the page drew on a canvas."""
     data = page.evaluate(f"""() => Array.from(document.querySelector('{selector}').getContext('2d')

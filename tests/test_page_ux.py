@@ -13,8 +13,8 @@ import api
 import checks
 import images
 import store
-from pages import (BOX, assert_same_digit, canvas, expected_z_text, open_at, open_page, plot_area,
-                   settled, sliders, torch_digit, z_at, z_text)
+from pages import (BOX, assert_same_digit, at_rest, canvas, expected_z_text, open_at, open_page,
+                   plot_area, settled, sliders, torch_digit, z_at, z_text)
 
 pytestmark = pytest.mark.browser
 
@@ -62,7 +62,7 @@ def test_the_header_names_the_app_what_to_do_and_the_model_and_follows_a_switch(
     page.wait_for_function("() => document.querySelector('#lsn-header').innerText.includes('mnist_ae')")
     page.wait_for_function("() => window.lsnStats.mode === 'local'")
     page.mouse.wheel(0, -3000)
-    page.wait_for_timeout(300)
+    page.wait_for_function("() => window.scrollY === 0")
     page.screenshot(path=shots / "ux_header_switched.png")
     assert "mnist_vae_beta4" not in page.inner_text("#lsn-header")
 
@@ -78,7 +78,8 @@ def test_go_there_before_encoding_is_a_toast_and_the_view_keeps_its_values(page,
     page.get_by_role("button", name="go there").click()
     toast = page.locator(".toast-body").filter(has_text="nothing encoded yet")
     toast.wait_for()
-    page.wait_for_timeout(500)  # anything the event would still do to the view
+    # nothing is to happen: no condition to wait on, so the event is given its time to do harm
+    page.wait_for_timeout(500)
     page.screenshot(path=shots / "ux_error_toast.png")
     assert sliders(page) == before and z_text(page) == ztext
     assert_same_digit(page, *before)
@@ -124,7 +125,9 @@ def test_a_double_click_on_the_map_resets_the_zoom_and_leaves_the_point(page, sh
     page.mouse.dblclick(px, py)
     page.wait_for_function(f"() => document.querySelector('#lsn-map .js-plotly-plot')._fullLayout"
                            f".xaxis.range[0] < {zoomed[0] - 0.1}")
-    page.wait_for_timeout(300)
+    page.wait_for_function("(r) => { const x = document.querySelector('#lsn-map .js-plotly-plot')"
+                           "._fullLayout.xaxis.range; return Math.abs(x[0] - r[0]) < 0.01 && "
+                           "Math.abs(x[1] - r[1]) < 0.01; }", arg=list(full[:2]))
     assert axis_range(page) == pytest.approx(full, abs=0.01)
     assert settled(page) == before
     assert_same_digit(page, *before)
@@ -147,7 +150,6 @@ def test_drawing_works_at_once_and_after_clear(page, shots):
     pad.wait_for()
     page.wait_for_selector("#lsn-sketch .empty.wrap", state="detached")  # a tool is selected
     page.locator("#lsn-draw-out").scroll_into_view_if_needed()  # the pad and the encoding
-    page.wait_for_timeout(200)
     box = pad.bounding_box()
     stroke(page, box, [(0.5, 0.2), (0.5, 0.4), (0.5, 0.6), (0.5, 0.8)])  # a 1, no click first
     page.screenshot(path=shots / "ux_drawn.png")
@@ -200,10 +202,9 @@ def test_a_second_morph_click_during_the_animation_is_not_dropped(page, shots):
     page.get_by_role("tab", name="Morph").click()
     once = api.morph(x0, y0, "0", 0.25)
     page.click("#lsn-morph")
-    page.wait_for_timeout(150)  # mid-animation (16 frames, ~0.5 s)
-    page.click("#lsn-morph")
-    page.wait_for_timeout(1500)  # both animations over
-    x, y = settled(page)
+    page.wait_for_function("() => +document.querySelector('#lsn-trail').dataset.points >= 3")
+    page.click("#lsn-morph")  # mid-animation (16 frames, ~0.5 s)
+    x, y = at_rest(page)  # both animations over
     cx, cy = lm.centres[0]
     d = lambda p: ((p[0] - cx) ** 2 + (p[1] - cy) ** 2) ** 0.5  # noqa: E731
     assert d((x, y)) < d(once) - 0.05  # past where one morph ends: the second click counted
@@ -218,9 +219,8 @@ def test_a_model_switch_clears_the_comparison(page, shots):
     page.click("#lsn-model input")
     page.get_by_role("option", name="mnist_vae_beta1", exact=True).click()
     page.wait_for_function("() => document.querySelector('#lsn-header').innerText.includes('mnist_vae_beta1')")
-    page.wait_for_timeout(500)
+    page.wait_for_function("() => !document.querySelector('[data-testid=gallery] img, .gallery-item img')")
     page.screenshot(path=shots / "ux_switch_clears_comparison.png", full_page=True)
-    assert page.locator("[data-testid=gallery] img, .gallery-item img").count() == 0
 
 
 def test_the_address_carries_the_model_and_position_and_restores_them(live_url, chromium, shots):
@@ -366,7 +366,7 @@ def test_fashion_names_images_not_digits_with_even_buttons_and_apart_labels(live
         assert max(b["height"] for b in buttons) - min(b["height"] for b in buttons) < 1
         page.wait_for_function("() => [...document.querySelectorAll('#lsn-map .annotation-text')]"
                                ".some(a => a.textContent === 'T-shirt/top')")  # fashion's map
-        page.wait_for_timeout(300)
+        page.wait_for_function("() => document.querySelectorAll('#lsn-map .annotation .bg').length === 10")
         labels = boxes(page, "#lsn-map .annotation .bg")
         assert len(labels) == 10
         page.screenshot(path=shots / "ux_fashion.png")
@@ -406,7 +406,7 @@ def test_a_morph_leaves_its_trail_on_the_map(page, shots):
     page.get_by_role("tab", name="Morph").click()
     page.click("#lsn-morph")
     page.wait_for_function("() => +(document.querySelector('#lsn-trail') || {dataset: {}}).dataset.points >= 9")
-    page.wait_for_timeout(700)
+    at_rest(page)
     dark = page.evaluate("""() => { const c = document.querySelector('#lsn-trail');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 100; return n; }""")
