@@ -85,6 +85,7 @@ def measure(url, seconds, local):
         requests, sizes = [], {}
         page.on("request", lambda r: requests.append(r.url))
         page.on("response", lambda r: sizes.__setitem__(r.url, r.headers.get("content-length")))
+        page.add_init_script("window.lsnBench = true")  # web/navigator.js keeps window.lsnStats
         page.goto(url)
         if local:
             page.wait_for_function("() => window.lsnStats && window.lsnStats.paints > 0 && "

@@ -47,8 +47,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import data  # noqa: E402
-import handlers  # noqa: E402
 import neural_network as nn  # noqa: E402
+import store  # noqa: E402
 from bench import classroom, navigation, proxy, train_speed, workers  # noqa: E402
 from bench.demo_latency import rest_cases  # noqa: E402
 from bench.harness import rss_mb, start_server, time_calls  # noqa: E402
@@ -85,7 +85,7 @@ def ms(p50, p95):
 
 def decode_part(table, n):
     torch.set_num_threads(1)  # as demo.py serves
-    lm = handlers.STORE.get()
+    lm = store.STORE.get()
     rng = np.random.default_rng(0)
     zs = rng.uniform(-2, 2, (n + 1, 1, 2)).astype(np.float32)
     batch = rng.uniform(-2, 2, (256, 2)).astype(np.float32)

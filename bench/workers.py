@@ -1,4 +1,4 @@
-"""The image API past one process: handlers.py's two plain GET routes alone (no Gradio) served by
+"""The image API past one process: routes.py's two plain GET routes alone (no Gradio) served by
 uvicorn with 1 and then 2 worker processes, each loaded by bench/load.py's image-API clients.
 
     .venv/bin/python bench/workers.py                     # workers 1 and 2, 64 clients, 30 s each
@@ -6,7 +6,7 @@ uvicorn with 1 and then 2 worker processes, each loaded by bench/load.py's image
     .venv/bin/python -m uvicorn bench.workers:app --workers 2 --host 127.0.0.1 --port 8000
 
 As an ASGI module (the last command, from the repository root) it is the app itself: a Starlette
-app with GET /api/decode.png and GET /api/model/NAME (handlers.decode_png and handlers.model_file,
+app with GET /api/decode.png and GET /api/model/NAME (routes.decode_png and routes.model_file,
 the very functions demo.py mounts), one torch thread per worker as demo.py serves. These routes
 keep no state between requests (a model loads once per process, then each answer depends only on
 the URL and the checkpoint), so any worker or replica can answer any request; Gradio's own page
@@ -32,7 +32,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import handlers as h  # noqa: E402
+import routes  # noqa: E402
 from bench.harness import ROOT, Server, free_port  # noqa: E402
 from bench.load import image_report, run_image_load  # noqa: E402
 
@@ -46,8 +46,8 @@ async def one_thread(app):
     yield
 
 
-app = Starlette(routes=[Route("/api/decode.png", h.decode_png),
-                        Route("/api/model/{name}", h.model_file)], lifespan=one_thread)
+app = Starlette(routes=[Route("/api/decode.png", routes.decode_png),
+                        Route("/api/model/{name}", routes.model_file)], lifespan=one_thread)
 
 
 def start_workers(workers, timeout=120):

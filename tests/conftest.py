@@ -49,8 +49,8 @@ def no_download_folder_left():
     """The app's handlers, where a test loaded them, keep their downloads in a /tmp/lsn-* folder
     of this process: removed when the tests end, as demo.py removes its own when it stops."""
     yield
-    if "handlers" in sys.modules:
-        sys.modules["handlers"].STORE.reset()
+    if "store" in sys.modules:
+        sys.modules["store"].STORE.reset()
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -216,3 +216,14 @@ def shots():
     folder = Path(os.environ.get("LSN_SCREENSHOTS", ROOT / "tests" / "screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture
+def fresh_store():
+    """store.STORE emptied for one test that points it at other files (a monkeypatched
+    pretrained/), and emptied again after it, so no later test sees that test's models."""
+    import store
+
+    store.STORE.reset()
+    yield store.STORE
+    store.STORE.reset()

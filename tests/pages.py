@@ -1,24 +1,33 @@
 """What the browser tests share to drive and read the page (not a test file): opening it in
-conftest's chromium with the requests it sends counted, the sliders' values, the pixels the page
-drew, torch's decode of the same z, the map's plot area and the z under a pixel, and a finger's
-touch events (the DevTools protocol's Input.dispatchTouchEvent, what a touch screen sends).
+conftest's chromium with the requests it sends counted, the navigator's X/Y boxes and z text,
+the pixels the page drew, torch's decode of the same z, the map's plot area and the z under a
+pixel (by Plotly's own axis conversion, not the page's), and a finger's touch events (the
+DevTools protocol's Input.dispatchTouchEvent, what a touch screen sends).
 Imported by tests/test_demo_browser.py and tests/test_page_ux.py."""
 
 import numpy as np
 
-import handlers as h
+import latent_utils as lu
 import neural_network as nn
+import store
 
-READY = ("() => window.lsnStats && window.lsnStats.mode !== 'loading' && window.lsnStats.paints > 0"
-         " && document.querySelector('#lsn-map .js-plotly-plot .nsewdrag')")
+# drawn by the page's decoder (or the server's, on fallback), and the map drawn
+READY = ("() => { const s = document.querySelector('#lsn-status'); return s && s.dataset.mode !== "
+         "'loading' && document.querySelector('#lsn-canvas').dataset.z && "
+         "document.querySelector('#lsn-map .js-plotly-plot .nsewdrag') && "
+         "document.querySelector('#lsn-marker'); }")
+BOX = "#lsn-{} .lsn-num"  # the navigator's number box of an axis ("x" or "y")
 
 
 def open_page(chromium, url, **context):
+    """The page, with window.lsnBench set before it loads (web/navigator.js then counts its paints
+    in window.lsnStats, as for bench/navigation.py)."""
     ctx = chromium.new_context(**{"viewport": {"width": 1366, "height": 768}, **context})
     page = ctx.new_page()
     page.set_default_timeout(30_000)
     page.requests = []
     page.on("request", lambda r: page.requests.append(r.url))
+    page.add_init_script("window.lsnBench = true")
     page.goto(url)
     page.wait_for_function(READY)
     return page
@@ -29,21 +38,45 @@ def open_at(chromium, url, model, query="", **context):
     runs that model's decoder."""
     page = open_page(chromium, f"{url}?model={model}{query}", **context)
     page.wait_for_function("(m) => document.querySelector('#lsn-header').innerText.includes(m)"
-                           " && window.lsnStats.mode === 'local'", arg=model)
+                           " && document.querySelector('#lsn-status').dataset.mode === 'local'"
+                           " && document.querySelector('#lsn-canvas').dataset.z", arg=model)
     return page
 
 
 def sliders(page):
-    return tuple(float(page.input_value(f"#lsn-{a} input[type=number]")) for a in "xy")
+    """The position the navigator's X and Y boxes show."""
+    return tuple(float(page.input_value(BOX.format(a))) for a in "xy")
+
+
+def z_text(page):
+    return page.inner_text("#lsn-z")
+
+
+def expected_z_text(lm, x, y, k=15):
+    """The z text the page should show at (x, y): z, and the class most of the k nearest atlas
+    codes have, by the server's k-NN (latent_utils.knn_votes)."""
+    votes = lu.knn_votes(lm.atlas["mu"], lm.atlas["labels"], [[x, y]], k, len(lm.classes))[0]
+    c = int(votes.argmax())
+    return (f"z = ({x:+.2f}, {y:+.2f})   {int(votes[c])} of the {k} nearest test {lm.noun}: "
+            f"{lm.classes[c]}")
 
 
 def settled(page):
-    """Wait until the sliders have caught up with the drawn position (they follow ~70 ms apart)."""
+    """Wait until the boxes have caught up with the drawn position (they follow ~70 ms apart)."""
     page.wait_for_function("() => { const [x, y] = document.querySelector('#lsn-marker').dataset.z"
-                           ".split(',').map(Number); const v = (id) => +document.querySelector("
-                           "'#' + id + ' input[type=number]').value; return v('lsn-x') === x && "
-                           "v('lsn-y') === y; }")
+                           ".split(',').map(Number); const v = (a) => +document.querySelector("
+                           "'#lsn-' + a + ' .lsn-num').value; return v('x') === x && "
+                           "v('y') === y; }")
     return sliders(page)
+
+
+def at_rest(page):
+    """Wait until the position has settled: the address (written 400 ms after a move or an
+    animation ends) names where the marker is."""
+    page.wait_for_function("() => { const z = document.querySelector('#lsn-marker').dataset.z"
+                           ".split(',').map(Number); return location.hash.endsWith("
+                           "`&x=${z[0].toFixed(2)}&y=${z[1].toFixed(2)}`); }")
+    return settled(page)
 
 
 def canvas(page, selector="#lsn-canvas"):
@@ -54,11 +87,11 @@ def canvas(page, selector="#lsn-canvas"):
 
 
 def torch_digit(x, y, model=None):
-    return nn.decode_uint8(h.STORE.get(model).model, [[x, y]])[0]
+    return nn.decode_uint8(store.STORE.get(model).model, [[x, y]])[0]
 
 
-def assert_same_digit(page, x, y, selector="#lsn-canvas"):
-    diff = np.abs(canvas(page, selector).astype(int) - torch_digit(x, y))
+def assert_same_digit(page, x, y, selector="#lsn-canvas", model=None):
+    diff = np.abs(canvas(page, selector).astype(int) - torch_digit(x, y, model))
     assert diff.max() <= 1, diff.max()
 
 
@@ -71,13 +104,11 @@ def plot_area(page):
 
 
 def z_at(page, px, py):
-    """The z under page pixel (px, py), from Plotly's own axes."""
-    area = plot_area(page)
-    xmin, xmax, ymin, ymax = page.evaluate("() => { const l = document.querySelector("
-                                           "'#lsn-map .js-plotly-plot')._fullLayout; "
-                                           "return [...l.xaxis.range, ...l.yaxis.range]; }")
-    return (xmin + (px - area["x"]) / area["width"] * (xmax - xmin),
-            ymax - (py - area["y"]) / area["height"] * (ymax - ymin))
+    """The z under page pixel (px, py), by Plotly's own pixel-to-data conversion of its axes."""
+    return tuple(page.evaluate("([px, py]) => { const gd = document.querySelector('#lsn-map "
+                               ".js-plotly-plot'), l = gd._fullLayout, r = gd.getBoundingClientRect();"
+                               " return [l.xaxis.p2l(px - r.left - l.xaxis._offset), "
+                               "l.yaxis.p2l(py - r.top - l.yaxis._offset)]; }", [px, py]))
 
 
 def touch(cdp, kind, points):

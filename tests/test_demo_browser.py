@@ -14,12 +14,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import handlers as h
+import api
+import checks
 import neural_network as nn
+import store
 from pages import (assert_same_digit, canvas, open_page, paints, plot_area, settled, sliders,
-                   torch_digit, touch, z_at)
+                   torch_digit, touch, z_at, z_text, expected_z_text)
 
 pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def page(live_url, chromium):
@@ -58,12 +61,12 @@ def test_dragging_the_x_slider_redraws_every_move_without_a_request(page, shots)
     assert page.requests[sent:] == []
     x, y = settled(page)
     assert_same_digit(page, x, y)
-    # Gradio, which did not hear the moves, has the slider's value once the drag ended: its
-    # thumb, its box and what the next server event is sent agree
+    # the navigator's value is set once the drag ended: its range, its box and what the next
+    # server event is sent agree
     assert float(page.input_value("#lsn-x input[type=range]")) == x
     page.get_by_role("tab", name="Morph").click()
     page.click("#lsn-morph")
-    x1, y1 = (round(v, 2) for v in h.morph(x, y, "0", 0.25))  # from where the drag ended
+    x1, y1 = (round(v, 2) for v in api.morph(x, y, "0", 0.25))  # from where the drag ended
     page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z",
                            arg=f"{x1:g},{y1:g}")
     assert settled(page) == pytest.approx((x1, y1), abs=0.001)
@@ -86,8 +89,7 @@ def test_a_map_drag_with_the_mouse_moves_the_point_and_the_digit_with_no_request
     x, y = settled(page)
     assert (x, y) == pytest.approx(end, abs=0.02)
     assert_same_digit(page, x, y)
-    lm = h.STORE.get()
-    assert page.input_value("#lsn-z textarea") == h.z_text(lm, x, y)  # the page's own vote
+    assert z_text(page) == expected_z_text(store.STORE.get(), x, y)  # the page's own vote
 
 
 def test_a_press_on_the_map_goes_there(page):
@@ -123,7 +125,7 @@ def test_arrow_keys_move_the_point_while_the_map_has_focus(page):
     page.mouse.click(area["x"] + area["width"] * 0.5, area["y"] + area["height"] * 0.5)
     assert page.evaluate("document.activeElement.id") == "lsn-map"
     x0, y0 = settled(page)
-    xmin, xmax, ymin, ymax = h.STORE.get().extent
+    xmin, xmax, ymin, ymax = store.STORE.get().extent
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     x1, y1 = settled(page)
@@ -136,25 +138,25 @@ def test_arrow_keys_move_the_point_while_the_map_has_focus(page):
 
 def test_jump_to_7_sets_the_sliders_and_the_page_draws_its_centre(page, shots):
     page.click("#lsn-jump-7")
-    lm = h.STORE.get()
-    cx, cy = (round(v, 2) for v in h.clamp_xy(lm, *lm.centres[7]))
+    lm = store.STORE.get()
+    cx, cy = (round(v, 2) for v in checks.clamp_xy(lm, *lm.centres[7]))
     page.wait_for_function(f"() => document.querySelector('#lsn-marker').dataset.z === '{cx},{cy}'")
     assert settled(page) == pytest.approx((cx, cy), abs=0.001)
     assert_same_digit(page, cx, cy)
-    assert page.input_value("#lsn-z textarea").endswith("nearest test digits: 7")
+    assert z_text(page).endswith("nearest test digits: 7")
     page.screenshot(path=shots / "jump7.png")
 
 
 def test_morph_plays_server_positions_through_the_page_decoder(page):
     page.click("#lsn-jump-1")
-    lm = h.STORE.get()
+    lm = store.STORE.get()
     page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z",
-                           arg="{},{}".format(*(round(v, 2) for v in h.clamp_xy(lm, *lm.centres[1]))))
+                           arg="{},{}".format(*(round(v, 2) for v in checks.clamp_xy(lm, *lm.centres[1]))))
     x0, y0 = settled(page)
     page.get_by_role("tab", name="Morph").click()
     before, sent = paints(page), len(page.requests)
     page.click("#lsn-morph")
-    x1, y1 = (round(v, 2) for v in h.morph(x0, y0, "0", 0.25))  # the defaults: toward 0, 0.25
+    x1, y1 = (round(v, 2) for v in api.morph(x0, y0, "0", 0.25))  # the defaults: toward 0, 0.25
     page.wait_for_function(f"() => document.querySelector('#lsn-marker').dataset.z === '{x1},{y1}'")
     assert paints(page) - before >= 10  # the animation's frames, drawn in the page
     assert len(page.requests) - sent <= 4  # the one event (its queue join and answer stream)
@@ -168,7 +170,7 @@ def test_interpolation_shows_its_frames_and_plays_on_the_digit(page, shots):
     page.wait_for_selector("#lsn-strip img")
     page.wait_for_function("() => document.querySelector('#lsn-map .js-plotly-plot').data"
                            ".some(t => t.name === 'spherical')")
-    lm = h.STORE.get()
+    lm = store.STORE.get()
     src = page.get_attribute("#lsn-strip img", "src")
     strip = np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("L"))
     first, last = nn.decode_uint8(lm.model, lm.centres[[0, -1]])
@@ -180,7 +182,7 @@ def test_interpolation_shows_its_frames_and_plays_on_the_digit(page, shots):
     before = paints(page)
     page.click("#lsn-play")
     ex, ey = (round(v, 4) for v in lm.centres[-1])
-    end = f"{h.clamp_xy(lm, ex, ey)[0]:.2f}".rstrip("0").rstrip(".")
+    end = f"{checks.clamp_xy(lm, ex, ey)[0]:.2f}".rstrip("0").rstrip(".")
     page.wait_for_function(f"() => document.querySelector('#lsn-marker').dataset.z.startsWith('{end},')")
     assert paints(page) - before >= 9
     page.screenshot(path=shots / "interpolation.png", full_page=True)
@@ -191,7 +193,6 @@ def test_a_touch_drag_on_a_phone_moves_the_point(live_url, chromium, shots):
                      is_mobile=True, device_scale_factor=2)
     try:
         page.locator("#lsn-map").scroll_into_view_if_needed()
-        page.wait_for_timeout(300)
         area = plot_area(page)
         cdp = page.context.new_cdp_session(page)
         x0, y0 = area["x"] + area["width"] * 0.2, area["y"] + area["height"] * 0.5
@@ -221,7 +222,7 @@ def test_without_the_page_decoder_the_server_draws_and_the_page_says_so(live_url
     page.on("request", lambda r: "/api/decode.png" in r.url and images.append(r.url))
     try:
         page.goto(live_url)
-        page.wait_for_function("() => window.lsnStats && window.lsnStats.mode === 'server'")
+        page.wait_for_function("() => document.querySelector('#lsn-status[data-mode=server]')")
         assert "decoded on the server" in page.inner_text("#lsn-status")
         page.wait_for_selector("#lsn-server-digit", state="visible")
         area = plot_area(page)
@@ -246,7 +247,7 @@ def test_without_the_page_decoder_the_server_draws_and_the_page_says_so(live_url
 def test_the_page_decoder_matches_torch_for_every_shipped_model(page, name):
     """1000 random z across the model's extent and its ten class centres, decoded in Chromium
     from the same file the page fetches: within 1/255 of torch per pixel."""
-    lm = h.STORE.get(name)
+    lm = store.STORE.get(name)
     rng = np.random.default_rng(0)
     xmin, xmax, ymin, ymax = lm.extent
     z = np.concatenate([np.stack([rng.uniform(xmin, xmax, 1000), rng.uniform(ymin, ymax, 1000)], 1),

@@ -14,8 +14,10 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-import handlers as h
+import api
+import checks
 import neural_network as nn
+import store
 
 pytestmark = pytest.mark.live
 
@@ -41,33 +43,33 @@ def test_the_endpoints_are_listed(client):
 def test_decode_returns_the_decoders_28x28_grey_png(client):
     img = Image.open(client.predict(0.2, -0.1, api_name="/decode"))
     assert img.size == (28, 28) and img.mode == "L"
-    lm, ae = h.STORE.get(), h.STORE.get("mnist_ae")
+    lm, ae = store.STORE.get(), store.STORE.get("mnist_ae")
     centre = lm.centres[7].tolist()  # at a class centre: that class's clearest digit
     seven = pixels(client.predict(*centre, api_name="/decode"))
     assert np.array_equal(seven, nn.decode_uint8(lm.model, [centre])[0])
     assert seven.max() - seven.min() > 200 and 0.05 < (seven > 128).mean() < 0.5  # ink on black
     other = pixels(client.predict(0.2, -0.1, model="mnist_ae", api_name="/decode"))
-    assert np.array_equal(other, nn.decode_uint8(ae.model, [h.clamp_xy(ae, 0.2, -0.1)])[0])
+    assert np.array_equal(other, nn.decode_uint8(ae.model, [checks.clamp_xy(ae, 0.2, -0.1)])[0])
 
 
 def test_moves_interpolation_and_sampling(client):
-    lm = h.STORE.get()
+    lm = store.STORE.get()
     centre = lm.centres[7].tolist()
     assert client.predict(7, api_name="/jump") == pytest.approx(centre)
     assert client.predict("7", api_name="/jump") == pytest.approx(centre)
     assert client.predict(0, 0, 7, 1.0, api_name="/morph") == pytest.approx(centre, abs=1e-6)
     path = client.predict(1, 7, 12, "spherical", api_name="/interpolate")
     assert len(path) == 12 and path[-1] == pytest.approx(centre, abs=1e-6)
-    assert np.allclose(path, h.interpolate(1, 7, 12, "spherical"))
+    assert np.allclose(path, api.interpolate(1, 7, 12, "spherical"))
     assert client.predict(3, api_name="/random") == client.predict(3, api_name="/random")
     assert client.predict(0.5, 0.5, 0, 0, 4, 0, api_name="/sample") == [[0.5, 0.5]] * 4
     sneaker = client.predict("Sneaker", model="fashion_vae_beta4", api_name="/jump")
-    assert sneaker == pytest.approx(h.STORE.get("fashion_vae_beta4").centres[7].tolist())
+    assert sneaker == pytest.approx(store.STORE.get("fashion_vae_beta4").centres[7].tolist())
 
 
 def test_encode_and_models(client, seven_png):
     out = client.predict(handle_file(seven_png), api_name="/encode")
-    ref = h.encode(seven_png)  # what the handler gives in-process
+    ref = api.encode(seven_png)  # what the handler gives in-process
     assert out["mu"] == pytest.approx(ref["mu"]) and out["sigma"] == pytest.approx(ref["sigma"])
     assert client.predict(handle_file(seven_png), model="mnist_ae", api_name="/encode")["sigma"] == [0, 0]
     models = client.predict(api_name="/models")
@@ -114,12 +116,12 @@ def test_nan_over_rest_and_the_image_api(live_url):
         event = http.post("/call/v2/jump", json={"digit": 3}).json()["event_id"]  # model omitted
         done = http.get(f"/call/jump/{event}").text
         assert "event: complete" in done
-        assert json.loads(done.split("data: ")[-1])[0] == pytest.approx(h.jump(3))
+        assert json.loads(done.split("data: ")[-1])[0] == pytest.approx(api.jump(3))
         # JSON has no NaN; Python's json writes it, and the server must still answer sanely
         event = http.post("/call/decode", content='{"data": [NaN, 0, null]}',
                           headers={"content-type": "application/json"}).json()["event_id"]
         assert "x must be a finite number" in http.get(f"/call/decode/{event}").text
-        lm = h.STORE.get()
+        lm = store.STORE.get()
         xmin, xmax, ymin, ymax = lm.extent
         x, y = (xmin + xmax) / 2, (ymin + ymax) / 2
         # the image API, as an <img src> or curl uses it (no Gradio session, no queue)
@@ -136,7 +138,7 @@ def test_nan_over_rest_and_the_image_api(live_url):
 
 
 def test_still_serving_after_bad_input(client, live_url):
-    lm = h.STORE.get()
+    lm = store.STORE.get()
     assert np.array_equal(pixels(client.predict(0, 0, api_name="/decode")),
-                          nn.decode_uint8(lm.model, [h.clamp_xy(lm, 0, 0)])[0])
+                          nn.decode_uint8(lm.model, [checks.clamp_xy(lm, 0, 0)])[0])
     assert httpx.get(live_url, timeout=30).status_code == 200

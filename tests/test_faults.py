@@ -26,13 +26,14 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 from safetensors import SafetensorError
 
+import api
 import data
 import demo
-import handlers
 import interpolation
 import latent_utils as lu
 import model_card
 import neural_network as nn
+import store
 import trainer
 from bench.harness import free_port
 
@@ -138,11 +139,10 @@ def pretrained_with(folder, broken):
 
 
 @pytest.fixture
-def pretrained(tmp_path, corrupt, monkeypatch):
+def pretrained(tmp_path, corrupt, monkeypatch, fresh_store):
     folder = pretrained_with(tmp_path / "pretrained", corrupt)
     monkeypatch.setattr(nn, "PRETRAINED", folder)  # list_models and model_path read it per call
     monkeypatch.setattr(model_card, "PRETRAINED", folder)
-    monkeypatch.setattr(handlers, "STORE", handlers.ModelStore())  # nothing from the real folder
     return folder
 
 
@@ -157,12 +157,12 @@ def test_app_refuses_each_broken_model_and_serves_the_others(pretrained, corrupt
     broken = [f"broken_{case}" for case, (path, _) in corrupt.items() if path.exists()]
     for name in broken + ["bad_atlas"]:
         with pytest.raises(gr.Error) as e:
-            handlers.decode(0, 0, name)
+            api.decode(0, 0, name)
         # the file's name, never the server's path
         assert re.match(f"model '{name}' cannot be loaded: {name}\\.", e.value.message), e.value.message
         assert str(pretrained) not in e.value.message
-    assert handlers.decode(0, 0, "good").size == (28, 28)
-    cards = {m["name"]: m for m in handlers.models()}
+    assert api.decode(0, 0, "good").size == (28, 28)
+    cards = {m["name"]: m for m in api.models()}
     assert set(cards) == set(broken) | {"good", "bad_atlas"}
     assert cards["good"]["kind"] == "ae" and "error" not in cards["good"]
     assert all("cannot be loaded" in cards[n]["error"] for n in broken + ["bad_atlas"])

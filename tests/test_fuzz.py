@@ -22,9 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+import api
 import demo
-import handlers
 import neural_network as nn
+import routes
 from bench.harness import rss_mb, start_server
 
 pytestmark = pytest.mark.live
@@ -252,7 +253,7 @@ def test_an_upload_over_20_mb_is_refused(http):
 
 
 def test_a_request_body_over_the_limit_is_refused_unread(http):
-    body = b'{"data": ["' + b"x" * (demo.MAX_BODY + 1) + b'"]}'
+    body = b'{"data": ["' + b"x" * (routes.MAX_BODY + 1) + b'"]}'
     r = http.post("/call/decode", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 413, (r.status_code, r.text[:300])
 
@@ -265,7 +266,7 @@ def test_the_server_survived_with_bounded_memory(server, http, capsys):
     assert kind == "result"
     # still the right digit: the decoder's, up to one grey level (another process, other threads)
     digit = np.asarray(Image.open(io.BytesIO(http.get(payload[0]["url"]).content)), np.int16)
-    assert np.abs(digit - np.asarray(handlers.decode(0.5, -0.5))).max() <= 1
+    assert np.abs(digit - np.asarray(api.decode(0.5, -0.5))).max() <= 1
     growth = rss_mb(server.proc.pid) - server.rss_start
     counts = ", ".join(f"{k} {v}" for k, v in sorted(CASES.items()))
     with capsys.disabled():  # the count is part of the result: print it even when pytest captures

@@ -5,12 +5,16 @@ double-click on the map that resets the zoom without moving the point, and the r
 issue's list. Helpers from tests/pages.py, fixtures from conftest (live_url, chromium, shots);
 screenshots go to conftest's shots folder. Run: pytest tests/test_page_ux.py (skipped without /usr/bin/chromium)."""
 
+import numpy as np
 import pytest
 from PIL import Image
 
-import handlers as h
-from pages import (assert_same_digit, canvas, open_at, open_page, plot_area, settled, sliders,
-                   torch_digit, z_at)
+import api
+import checks
+import images
+import store
+from pages import (BOX, assert_same_digit, at_rest, canvas, expected_z_text, open_at, open_page,
+                   plot_area, settled, sliders, torch_digit, z_at, z_text)
 
 pytestmark = pytest.mark.browser
 
@@ -58,57 +62,51 @@ def test_the_header_names_the_app_what_to_do_and_the_model_and_follows_a_switch(
     page.wait_for_function("() => document.querySelector('#lsn-header').innerText.includes('mnist_ae')")
     page.wait_for_function("() => window.lsnStats.mode === 'local'")
     page.mouse.wheel(0, -3000)
-    page.wait_for_timeout(300)
+    page.wait_for_function("() => window.scrollY === 0")
     page.screenshot(path=shots / "ux_header_switched.png")
     assert "mnist_vae_beta4" not in page.inner_text("#lsn-header")
 
 
 def test_go_there_before_encoding_is_a_toast_and_the_view_keeps_its_values(page, shots):
     page.click("#lsn-jump-3")
-    lm = h.STORE.get()
-    cx, cy = (round(v, 2) for v in h.clamp_xy(lm, *lm.centres[3]))
+    lm = store.STORE.get()
+    cx, cy = (round(v, 2) for v in checks.clamp_xy(lm, *lm.centres[3]))
     page.wait_for_function(f"() => document.querySelector('#lsn-marker').dataset.z === '{cx},{cy}'")
     before = settled(page)
-    ztext = page.input_value("#lsn-z textarea")
+    ztext = z_text(page)
     page.get_by_role("tab", name="Draw or upload").click()
     page.get_by_role("button", name="go there").click()
     toast = page.locator(".toast-body").filter(has_text="nothing encoded yet")
     toast.wait_for()
-    page.wait_for_timeout(500)  # anything the event would still do to the view
+    # nothing is to happen: no condition to wait on, so the event is given its time to do harm
+    page.wait_for_timeout(500)
     page.screenshot(path=shots / "ux_error_toast.png")
-    assert sliders(page) == before and page.input_value("#lsn-z textarea") == ztext
+    assert sliders(page) == before and z_text(page) == ztext
     assert_same_digit(page, *before)
     assert no_error_badge(page)
 
 
-def test_a_value_typed_beyond_the_extent_shows_clamped_and_reset_redraws(page, shots):
-    lm = h.STORE.get()
+def test_a_value_typed_beyond_the_extent_is_clamped_with_a_toast_naming_it(page, shots):
+    lm = store.STORE.get()
     xmin, xmax, ymin, ymax = lm.extent
-    start = sliders(page)
-    box = page.locator("#lsn-x input[type=number]")
+    start = settled(page)
+    box = page.locator(BOX.format("x"))
     box.click()
     page.keyboard.press("Control+A")
     page.keyboard.type("9")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"() => +document.querySelector('#lsn-x input[type=number]').value === {xmax}")
+    page.locator(".toast-body").filter(has_text=f"x = 9 is outside {lm.name}'s range").wait_for()
+    page.wait_for_function(f"() => +document.querySelector('#lsn-x .lsn-num').value === {xmax}")
     x, y = settled(page)
     assert (x, y) == (xmax, start[1])
     assert_same_digit(page, xmax, start[1])
-    page.wait_for_function("(t) => document.querySelector('#lsn-z textarea').value === t",
-                           arg=h.z_text(lm, xmax, start[1]), timeout=2000)
+    page.wait_for_function("(t) => document.querySelector('#lsn-z').textContent === t",
+                           arg=expected_z_text(lm, xmax, start[1]), timeout=2000)
     page.mouse.click(10, 10)  # the box loses focus: it still shows the clamped value
     assert float(box.input_value()) == xmax
+    assert float(page.input_value("#lsn-x input[type=range]")) == xmax
     page.screenshot(path=shots / "ux_typed_clamped.png")
-    # the slider's reset button: back to where the page started, digit and z text with it
-    page.locator("#lsn-x button.reset-button").click()
-    page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z",
-                           arg="{:g},{:g}".format(*start))
-    assert settled(page) == start
-    assert_same_digit(page, *start)
-    # the z text follows the drawn position SYNC_MS (70 ms) later
-    page.wait_for_function("(t) => document.querySelector('#lsn-z textarea').value === t",
-                           arg=h.z_text(lm, *start), timeout=2000)
-    page.screenshot(path=shots / "ux_reset.png")
+    assert no_error_badge(page)
 
 
 def test_a_double_click_on_the_map_resets_the_zoom_and_leaves_the_point(page, shots):
@@ -127,7 +125,9 @@ def test_a_double_click_on_the_map_resets_the_zoom_and_leaves_the_point(page, sh
     page.mouse.dblclick(px, py)
     page.wait_for_function(f"() => document.querySelector('#lsn-map .js-plotly-plot')._fullLayout"
                            f".xaxis.range[0] < {zoomed[0] - 0.1}")
-    page.wait_for_timeout(300)
+    page.wait_for_function("(r) => { const x = document.querySelector('#lsn-map .js-plotly-plot')"
+                           "._fullLayout.xaxis.range; return Math.abs(x[0] - r[0]) < 0.01 && "
+                           "Math.abs(x[1] - r[1]) < 0.01; }", arg=list(full[:2]))
     assert axis_range(page) == pytest.approx(full, abs=0.01)
     assert settled(page) == before
     assert_same_digit(page, *before)
@@ -150,7 +150,6 @@ def test_drawing_works_at_once_and_after_clear(page, shots):
     pad.wait_for()
     page.wait_for_selector("#lsn-sketch .empty.wrap", state="detached")  # a tool is selected
     page.locator("#lsn-draw-out").scroll_into_view_if_needed()  # the pad and the encoding
-    page.wait_for_timeout(200)
     box = pad.bounding_box()
     stroke(page, box, [(0.5, 0.2), (0.5, 0.4), (0.5, 0.6), (0.5, 0.8)])  # a 1, no click first
     page.screenshot(path=shots / "ux_drawn.png")
@@ -174,11 +173,11 @@ def test_drawing_works_at_once_and_after_clear(page, shots):
 
 
 def test_random_shows_the_seed_it_used_and_a_second_press_draws_anew(page, shots):
-    lm = h.STORE.get()
+    lm = store.STORE.get()
     seed_box = page.locator("#lsn-seed input")
     for used in (0, 1):  # the box shows 0 and the first press uses 0; the next press uses 1
         page.get_by_role("button", name="random z ~ N(0, I)").click()
-        x, y = (round(v, 2) for v in h.clamp_xy(lm, *h.random_point(used)))
+        x, y = (round(v, 2) for v in checks.clamp_xy(lm, *api.random_point(used)))
         page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z",
                                arg=f"{x:g},{y:g}")
         assert seed_box.input_value() == str(used)
@@ -187,7 +186,7 @@ def test_random_shows_the_seed_it_used_and_a_second_press_draws_anew(page, shots
     page.keyboard.press("Control+A")
     page.keyboard.type("42")
     page.get_by_role("button", name="random z ~ N(0, I)").click()
-    x, y = (round(v, 2) for v in h.clamp_xy(lm, *h.random_point(42)))
+    x, y = (round(v, 2) for v in checks.clamp_xy(lm, *api.random_point(42)))
     page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z", arg=f"{x:g},{y:g}")
     assert seed_box.input_value() == "42"
     assert settled(page) == (x, y)
@@ -196,17 +195,16 @@ def test_random_shows_the_seed_it_used_and_a_second_press_draws_anew(page, shots
 
 def test_a_second_morph_click_during_the_animation_is_not_dropped(page, shots):
     page.click("#lsn-jump-1")
-    lm = h.STORE.get()
-    start = "{:g},{:g}".format(*(round(v, 2) for v in h.clamp_xy(lm, *lm.centres[1])))
+    lm = store.STORE.get()
+    start = "{:g},{:g}".format(*(round(v, 2) for v in checks.clamp_xy(lm, *lm.centres[1])))
     page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z", arg=start)
     x0, y0 = settled(page)
     page.get_by_role("tab", name="Morph").click()
-    once = h.morph(x0, y0, "0", 0.25)
+    once = api.morph(x0, y0, "0", 0.25)
     page.click("#lsn-morph")
-    page.wait_for_timeout(150)  # mid-animation (16 frames, ~0.5 s)
-    page.click("#lsn-morph")
-    page.wait_for_timeout(1500)  # both animations over
-    x, y = settled(page)
+    page.wait_for_function("() => +document.querySelector('#lsn-trail').dataset.points >= 3")
+    page.click("#lsn-morph")  # mid-animation (16 frames, ~0.5 s)
+    x, y = at_rest(page)  # both animations over
     cx, cy = lm.centres[0]
     d = lambda p: ((p[0] - cx) ** 2 + (p[1] - cy) ** 2) ** 0.5  # noqa: E731
     assert d((x, y)) < d(once) - 0.05  # past where one morph ends: the second click counted
@@ -221,9 +219,8 @@ def test_a_model_switch_clears_the_comparison(page, shots):
     page.click("#lsn-model input")
     page.get_by_role("option", name="mnist_vae_beta1", exact=True).click()
     page.wait_for_function("() => document.querySelector('#lsn-header').innerText.includes('mnist_vae_beta1')")
-    page.wait_for_timeout(500)
+    page.wait_for_function("() => !document.querySelector('[data-testid=gallery] img, .gallery-item img')")
     page.screenshot(path=shots / "ux_switch_clears_comparison.png", full_page=True)
-    assert page.locator("[data-testid=gallery] img, .gallery-item img").count() == 0
 
 
 def test_the_address_carries_the_model_and_position_and_restores_them(live_url, chromium, shots):
@@ -231,10 +228,10 @@ def test_the_address_carries_the_model_and_position_and_restores_them(live_url, 
     try:
         page.wait_for_function("() => document.querySelector('#lsn-marker').dataset.z === '1.5,-1'")
         assert settled(page) == (1.5, -1)
-        lm = h.STORE.get("mnist_vae_beta1")
+        lm = store.STORE.get("mnist_vae_beta1")
         diff = canvas(page).astype(int) - torch_digit(1.5, -1, "mnist_vae_beta1")
         assert abs(diff).max() <= 1
-        assert page.input_value("#lsn-z textarea") == h.z_text(lm, 1.5, -1)
+        assert z_text(page) == expected_z_text(lm, 1.5, -1)
         page.screenshot(path=shots / "ux_address_restored.png")
         # a press on the map: once the position settles, the address names it
         area = plot_area(page)
@@ -327,7 +324,8 @@ def test_the_exports_are_4x_frames_named_by_method_and_a_224_px_gif(page, shots,
         d.value.save_as(path)
         sizes[path.suffix] = Image.open(path).size
     cols = 16  # the strip's columns at 64 steps
-    assert sizes[".png"] == (h.LABEL_W + (cols * 30 - 2) * 4, 2 * (4 * 30 - 2) * 4 + 3 * h.RULE)
+    row = images.labelled_strip(np.zeros((1, 28, 28), np.uint8), ["linear 1"], 4).height
+    assert sizes[".png"] == ((cols * 30 - 2) * 4, 2 * 4 * row)  # 4 rows of 16 frames a method
     assert sizes[".gif"][1] >= 224 and sizes[".gif"] == (2 * 28 * 8 + 8, 28 * 8)
 
 
@@ -361,14 +359,14 @@ def test_fashion_names_images_not_digits_with_even_buttons_and_apart_labels(live
     page = open_at(chromium, live_url, "fashion_vae_beta4")
     try:
         page.wait_for_function("() => document.querySelector('#lsn-jump-0').innerText === 'T-shirt/top'")
-        page.wait_for_function("() => document.querySelector('#lsn-z textarea').value.includes('nearest test images')")
+        page.wait_for_function("() => document.querySelector('#lsn-z').textContent.includes('nearest test images')")
         buttons = boxes(page, "#lsn-jump button")
         assert len(buttons) == 10
         assert max(b["width"] for b in buttons) - min(b["width"] for b in buttons) < 1
         assert max(b["height"] for b in buttons) - min(b["height"] for b in buttons) < 1
         page.wait_for_function("() => [...document.querySelectorAll('#lsn-map .annotation-text')]"
                                ".some(a => a.textContent === 'T-shirt/top')")  # fashion's map
-        page.wait_for_timeout(300)
+        page.wait_for_function("() => document.querySelectorAll('#lsn-map .annotation .bg').length === 10")
         labels = boxes(page, "#lsn-map .annotation .bg")
         assert len(labels) == 10
         page.screenshot(path=shots / "ux_fashion.png")
@@ -382,7 +380,7 @@ def test_fashion_names_images_not_digits_with_even_buttons_and_apart_labels(live
 def test_an_ae_opens_on_its_classes_with_equal_axes_and_no_prior_controls(live_url, chromium, shots):
     page = open_at(chromium, live_url, "mnist_ae")
     try:
-        ae = h.STORE.get("mnist_ae")
+        ae = store.STORE.get("mnist_ae")
         page.wait_for_function(f"() => document.querySelector('#lsn-map .js-plotly-plot')._fullLayout"
                                f".yaxis.range[1] < {ae.extent[3] - 1}")
         assert not page.locator("#lsn-random").is_visible()
@@ -408,7 +406,7 @@ def test_a_morph_leaves_its_trail_on_the_map(page, shots):
     page.get_by_role("tab", name="Morph").click()
     page.click("#lsn-morph")
     page.wait_for_function("() => +(document.querySelector('#lsn-trail') || {dataset: {}}).dataset.points >= 9")
-    page.wait_for_timeout(700)
+    at_rest(page)
     dark = page.evaluate("""() => { const c = document.querySelector('#lsn-trail');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 100; return n; }""")
@@ -420,20 +418,114 @@ def test_while_loading_the_map_says_so_and_nothing_jumps_when_it_arrives(live_ur
     ctx = chromium.new_context(viewport={"width": 1366, "height": 768})
     page = ctx.new_page()
     try:
-        # hold the page's first answers back a little, so that the loading state can be seen
+        # hold the page's first answers and its decoder back a little, so that the loading state
+        # can be seen
         page.route("**/gradio_api/queue/data*", lambda route: (page.wait_for_timeout(1500), route.continue_()))
+        page.route("**/api/model/**", lambda route: (page.wait_for_timeout(1500), route.continue_()))
         page.goto(live_url)
         page.wait_for_selector("#lsn-map")
+        page.wait_for_selector("#lsn-status")
         before = page.locator("#lsn-map").bounding_box()
         waiting = page.evaluate("() => document.querySelector('#lsn-map .js-plotly-plot') ? null : "
                                 "getComputedStyle(document.querySelector('#lsn-map'), '::after').content")
-        decoder = page.evaluate("() => document.querySelector('#lsn-digit canvas') ? null : "
-                                "getComputedStyle(document.querySelector('#lsn-digit'), '::after').content")
+        decoder = page.evaluate("() => [document.querySelector('#lsn-status').dataset.mode, "
+                                "document.querySelector('#lsn-status').textContent]")
         page.screenshot(path=shots / "ux_loading.png")
         page.wait_for_selector("#lsn-map .js-plotly-plot .scatterlayer", timeout=30_000)
         after = page.locator("#lsn-map").bounding_box()
-        assert waiting == '"loading the map…"' and decoder in ('"loading the decoder…"', None)
+        assert waiting == '"loading the map…"' and decoder == ["loading", "loading the decoder…"]
         assert after["height"] == pytest.approx(before["height"], abs=4)
         assert page.locator("#lsn-x").bounding_box()["y"] > 0
+        page.wait_for_selector("#lsn-status[data-mode=local]")
     finally:
         ctx.close()
+
+
+# --- issue 16's defects, each with real input -----------------------------------------------
+
+def test_defect_1_a_shared_link_for_the_autoencoder_opens_on_its_model(live_url, chromium, shots):
+    page = open_page(chromium, live_url)
+    try:
+        page.get_by_role("tab", name="Models").click()
+        page.click("#lsn-model input")
+        page.get_by_role("option", name="mnist_ae", exact=True).click()
+        page.wait_for_function("() => document.querySelector('#lsn-header').innerText.includes('mnist_ae')"
+                               " && document.querySelector('#lsn-status').dataset.mode === 'local'")
+        page.click("#lsn-jump-1")
+        ae = store.STORE.get("mnist_ae")
+        x, y = (round(v, 2) for v in checks.clamp_xy(ae, *ae.centres[1]))
+        page.wait_for_function("(q) => location.hash === q", arg=f"#model=mnist_ae&x={x:.2f}&y={y:.2f}")
+        shared = page.url
+        page.context.close()
+        page = open_page(chromium, shared)  # the link, opened in a fresh page
+        page.wait_for_function("(z) => document.querySelector('#lsn-canvas').dataset.z === z",
+                               arg=f"{x:g},{y:g}")
+        assert "mnist_ae" in page.inner_text("#lsn-header")
+        page.get_by_role("tab", name="Models").click()
+        assert page.locator("#lsn-model input").input_value() == "mnist_ae"
+        assert float(page.get_attribute("#lsn-x input[type=range]", "max")) == ae.extent[1]
+        assert settled(page) == (x, y)
+        assert_same_digit(page, x, y, model="mnist_ae")
+        assert no_error_badge(page) and page.locator(".toast-body").count() == 0
+        page.click("#lsn-jump-3")  # the AE's centre of the 3s, drawn by the AE's decoder
+        cx, cy = (round(v, 2) for v in checks.clamp_xy(ae, *ae.centres[3]))
+        page.wait_for_function("(z) => document.querySelector('#lsn-canvas').dataset.z === z",
+                               arg=f"{cx:g},{cy:g}")
+        assert_same_digit(page, cx, cy, model="mnist_ae")
+        page.wait_for_function("() => document.querySelector('#lsn-z').textContent.endsWith(': 3')")
+        page.screenshot(path=shots / "defect1_ae_link.png")
+    finally:
+        page.context.close()
+
+
+def test_defect_2_partial_and_cleared_sample_boxes_are_no_error(page, shots, capfd):
+    page.get_by_role("tab", name="Sample").click()
+    grid = page.locator("#lsn-samples img")
+    grid.wait_for()
+    capfd.readouterr()
+    first = grid.get_attribute("src")
+    mu_x = page.get_by_label("number input for mu_x")
+    mu_x.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("-1", delay=120)  # normal typing speed: "-" reaches the server first
+    page.wait_for_function("(s) => document.querySelector('#lsn-samples img').src !== s", arg=first)
+    n = page.get_by_label("number input for n samples")
+    n.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Backspace")  # cleared
+    mu_x.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("-7", delay=120)
+    page.locator(".toast-body").filter(has_text="mu_x = -7 is outside -3..3: set to -3").wait_for()
+    page.wait_for_function("() => +document.querySelector('[aria-label=\"number input for mu_x\"]')"
+                           ".value === -3")
+    page.screenshot(path=shots / "defect2_sample_boxes.png", full_page=True)
+    toasts = " ".join(page.locator(".toast-body").all_inner_texts())
+    assert "preprocess" not in toasts and "TypeError" not in toasts
+    assert no_error_badge(page) and grid.is_visible()
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_defect_3_typed_x_values_commit_as_typed_and_a_non_number_is_named(page, shots):
+    page.click("#lsn-jump-7")
+    lm = store.STORE.get()
+    cx, cy = (round(v, 2) for v in checks.clamp_xy(lm, *lm.centres[7]))
+    page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z",
+                           arg=f"{cx:g},{cy:g}")
+    box = page.locator(BOX.format("x"))
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("abc")
+    page.keyboard.press("Enter")
+    page.locator(".toast-body").filter(has_text='X must be a number, not "abc"').wait_for()
+    assert box.input_value() == f"{cx:.2f}" and settled(page) == (cx, cy)
+    assert float(page.input_value("#lsn-x input[type=range]")) == cx
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("-0.25", delay=10)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#lsn-marker').dataset.z.startsWith('-0.25,')")
+    assert settled(page) == (-0.25, cy)
+    assert float(page.input_value("#lsn-x input[type=range]")) == -0.25
+    assert_same_digit(page, -0.25, cy)
+    page.screenshot(path=shots / "defect3_typed_x.png")

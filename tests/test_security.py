@@ -18,8 +18,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image, ImageFile
 
+import api
 import demo
-import handlers as h
 import neural_network as nn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +75,7 @@ def test_model_chooser_offers_only_the_models_in_pretrained():
 
 
 @pytest.mark.live
-@pytest.mark.parametrize("path", [ROOT / "demo.py", ROOT / "handlers.py", ROOT / "neural_network.py",
+@pytest.mark.parametrize("path", [ROOT / "demo.py", ROOT / "store.py", ROOT / "neural_network.py",
                                   Path("/etc/passwd"), nn.PRETRAINED / f"{nn.DEFAULT_MODEL}.safetensors"])
 def test_the_server_hands_out_no_file_outside_its_cache(live_url, path):
     for url in (f"{live_url}/gradio_api/file={path}", f"{live_url}/gradio_api/file=../../..{path}"):
@@ -110,7 +110,7 @@ def test_no_pickle_is_loaded_anywhere():
                       "marshal"}
     found = []
     files = python_files()
-    assert {ROOT / "demo.py", ROOT / "handlers.py", ROOT / "tests" / "test_security.py"} <= set(files)
+    assert {ROOT / "demo.py", ROOT / "store.py", ROOT / "tests" / "test_security.py"} <= set(files)
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
@@ -138,7 +138,7 @@ def test_a_decompression_bomb_is_refused_before_decoding(tmp_path, monkeypatch, 
     assert path.stat().st_size < 1000
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("pixels decoded"))
     with pytest.raises(gr.Error) as e:
-        h.encode(str(path))
+        api.encode(str(path))
     assert e.value.message.startswith("image is too large")
 
 

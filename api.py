@@ -1,0 +1,115 @@
+"""The app's API endpoints, plain values in and out: each function is the endpoint of its name
+(random_point is /random), callable without a server. Every argument goes through checks.py, so
+a bad one is refused with a message naming it; x and y are clamped to the model's extent.
+
+    import api
+    api.decode(0.5, -1.0)                     # a 28x28 grey PIL image
+    api.jump("Sneaker", "fashion_vae_beta4")  # [x, y] of that class centre
+
+demo.py registers them (gr.api and the hidden API components). Tested directly in
+tests/test_demo_handlers.py and through a live server in tests/test_demo_server.py and
+tests/test_fuzz.py.
+"""
+
+import gradio as gr
+import numpy as np
+import torch
+from PIL import Image
+
+import latent_utils as lu
+from checks import MAX_SAMPLES, MAX_SEED, MAX_STEPS, Refused, class_index, clamp_xy, integer, \
+    number, prepared, shown
+from neural_network import decode_uint8, encode_all, list_models
+from store import STORE
+
+FLOOR = Image.new("L", (28, 28), 128)  # /floor's constant answer (bench only)
+
+
+def encoded(lm, x):
+    """x [28, 28] in [0, 1] -> (mu, sigma) as lists; an AE's sigma is 0."""
+    with torch.inference_mode():
+        mu, sigma = encode_all(lm.model, torch.as_tensor(x)[None, None])
+    return mu[0].tolist(), sigma[0].tolist()
+
+
+def decode(x, y, model=None):
+    """The decoded digit at z = (x, y) as a 28x28 grey image; x, y clamped to the extent."""
+    lm = STORE.get(model)
+    return Image.fromarray(decode_uint8(lm.model, [clamp_xy(lm, x, y)])[0])
+
+
+def jump(digit: int | str, model: str | None = None) -> list[float]:
+    """[x, y] of a class centre (digit: class index or name)."""
+    lm = STORE.get(model)
+    return lm.centres[class_index(lm, digit)].tolist()
+
+
+def morph(x: float, y: float, digit: int | str, amount: float, model: str | None = None) -> list[float]:
+    """The point `amount` (0..1) of the way from (x, y) to the centre of class `digit`."""
+    lm = STORE.get(model)
+    target = lm.centres[class_index(lm, digit)]
+    return lu.morph(clamp_xy(lm, x, y), target, number(amount, "amount", 0, 1)).tolist()
+
+
+def interpolate(digit_a: int | str, digit_b: int | str, steps: int, method: str = "linear",
+                model: str | None = None) -> list[list[float]]:
+    """`steps` (2-64) codes from class a's centre to class b's; method 'linear' or 'spherical'."""
+    lm = STORE.get(model)
+    a, b = class_index(lm, digit_a, "digit_a"), class_index(lm, digit_b, "digit_b")
+    steps = integer(steps, "steps", 2, MAX_STEPS)
+    try:
+        path = lu.latent_path(lm.centres[a], lm.centres[b], steps, method)
+    except (ValueError, TypeError):  # TypeError: a method that is a list or a dict (unhashable)
+        raise Refused(f"method must be 'linear' or 'spherical', not {shown(method)}") from None
+    return path.tolist()
+
+
+def random_point(seed: int = 0, model: str | None = None) -> list[float]:
+    """A code drawn from the prior N(0, I), reproducible by seed."""
+    STORE.get(model)  # refuses an unknown model like every endpoint does
+    return np.random.default_rng(integer(seed, "seed", 0, MAX_SEED)).standard_normal(2).tolist()
+
+
+def sample(mu_x: float, mu_y: float, sigma_x: float, sigma_y: float, n: int = 16, seed: int = 0,
+           model: str | None = None) -> list[list[float]]:
+    """n (1-256) codes z = mu + sigma * eps, eps ~ N(0, I); sigma 0 repeats mu exactly."""
+    STORE.get(model)
+    mu = np.array([number(mu_x, "mu_x", -3, 3), number(mu_y, "mu_y", -3, 3)])
+    sigma = np.array([number(sigma_x, "sigma_x", 0, 2), number(sigma_y, "sigma_y", 0, 2)])
+    eps = np.random.default_rng(integer(seed, "seed", 0, MAX_SEED)).standard_normal(
+        (integer(n, "n", 1, MAX_SAMPLES), 2))
+    return (mu + sigma * eps).tolist()
+
+
+def encode(image, model=None):
+    """{"mu": [..], "sigma": [..]} of an image prepared as MNIST (see images.mnist_style)."""
+    mu, sigma = encoded(STORE.get(model), prepared(image))
+    return {"mu": mu, "sigma": sigma}
+
+
+def model_card(name):
+    """One model's metadata, as /models lists it."""
+    lm = STORE.get(name)
+    cfg = lm.model.config
+    return {"name": lm.name, "default": lm.name == STORE.default, "dataset": lm.atlas["dataset"],
+            "classes": lm.classes, "kind": cfg.kind, "latent_dim": cfg.latent_dim,
+            "beta": lm.meta.get("beta"), "epochs_run": lm.meta.get("epochs_run"),
+            "parameters": lm.model.num_params(), "test": lm.meta.get("test", {}),
+            "extent": lm.extent}
+
+
+def models() -> list[dict]:
+    """The shipped models with their metadata (the default first); a model whose files cannot be
+    loaded is listed as {"name", "error"}, so one broken file hides none of the others."""
+    cards = []
+    for name in sorted(list_models(), key=lambda n: n != STORE.default):
+        try:
+            cards.append(model_card(name))
+        except gr.Error as e:
+            cards.append({"name": name, "error": e.message})
+    return cards
+
+
+def floor():
+    """/floor (bench only): a constant 28x28 image, Gradio's own cost for such an endpoint."""
+    return FLOOR

@@ -1,0 +1,164 @@
+"""The map figures: the atlas codes by class, the labelled class centres, the decoded manifold
+behind them, and the overlays (interpolation paths, samples, a drawing's encoding). The marker at
+the current z is drawn by the page (web/), so moving it never resends a figure.
+
+    import maps
+    maps.map_figure("mnist_vae_beta4", ["samples"], samples=[[0, 0], [1, 1]])  # a go.Figure
+
+Above store.py; used by the page's tabs. Tested in tests/test_demo_handlers.py and in Chromium
+by tests/test_page_ux.py (the labels do not overlap, the axes are equal).
+"""
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import ImageOps
+from plotly.colors import qualitative
+
+import images
+import latent_utils as lu
+from neural_network import decode_uint8
+from store import STORE
+
+MAP_POINTS = 3000  # atlas codes drawn on the map
+MANIFOLD_N = 20  # the decoded-manifold background is an n x n grid of digits
+OVERLAYS = ["decoded manifold", "interpolation path", "samples", "drawing"]
+MAP_AREA_PX = (712, 451)  # the map's plot area on a 1366 px wide page, which the labels are sized for
+
+
+def map_view(lm):
+    """(xmin, xmax, ymin, ymax) the map opens on. A VAE's extent holds its codes; an AE's codes
+    have long tails (mnist_ae: the middle half within -1..4, the extent -52..85), so its map
+    opens on its class centres, padded by a quarter of their span (the toolbar's zoom-out shows
+    the rest, and the position still spans the whole extent)."""
+    if lm.has_prior:
+        return list(lm.extent)
+    lo, hi = lm.centres.min(0), lm.centres.max(0)
+    pad = 0.25 * (hi - lo)
+    xmin, xmax, ymin, ymax = lm.extent
+    return [max(xmin, float(lo[0] - pad[0])), min(xmax, float(hi[0] + pad[0])),
+            max(ymin, float(lo[1] - pad[1])), min(ymax, float(hi[1] + pad[1]))]
+
+
+def manifold_square(lm):
+    """The square the decoded manifold covers: map_view's centre, its longer side (so each cell
+    of the grid is square on the map's equal-aspect axes)."""
+    xmin, xmax, ymin, ymax = map_view(lm)
+    cx, cy, half = (xmin + xmax) / 2, (ymin + ymax) / 2, max(xmax - xmin, ymax - ymin) / 2
+    return [cx - half, cx + half, cy - half, cy + half]
+
+
+def manifold(name=None):
+    """The decoded MANIFOLD_N x MANIFOLD_N grid over manifold_square(model), one grey image
+    (top row: max y), decoded once per model."""
+    lm = STORE.get(name)
+    return STORE.memo((lm.name, "manifold"), lambda: images.tile(
+        decode_uint8(lm.model, lu.grid(manifold_square(lm), MANIFOLD_N)), MANIFOLD_N, scale=1, gap=0))
+
+
+def label_positions(centres, names, view, rounds=200):
+    """Where the class labels go: at their centres, pushed apart until no two label boxes
+    overlap, so that none hides another (Fashion-MNIST's shirts, pullovers and coats share a
+    corner). The boxes are in pixels of the desktop map (MAP_AREA_PX, whose equal-aspect axes
+    show `view` at max(x span / width, y span / height) units a pixel): 7.2 px a character at
+    the map's 12 px bold, plus 14 px; 22 px a line. Each overlapping pair moves apart, half each,
+    along the axis that frees it with the smaller move."""
+    units = max((view[1] - view[0]) / MAP_AREA_PX[0], (view[3] - view[2]) / MAP_AREA_PX[1])
+    p = np.asarray(centres, float) / units
+    half_w, half_h = np.array([7.2 * len(n) + 14 for n in names]) / 2, 11.0
+    for _ in range(rounds):
+        moved = False
+        for i in range(len(p)):
+            for j in range(i):
+                d = p[i] - p[j]
+                over = np.array([half_w[i] + half_w[j] - abs(d[0]), 2 * half_h - abs(d[1])])
+                if (over <= 0).any():
+                    continue
+                axis = int(over[1] < over[0])
+                sign = 1.0 if d[axis] >= 0 else -1.0
+                p[i, axis] += sign * (over[axis] / 2 + 0.5)
+                p[j, axis] -= sign * (over[axis] / 2 + 0.5)
+                moved = True
+        if not moved:
+            break
+    return p * units
+
+
+def map_figure(model, overlays=(), path=None, samples=None, drawing=None):
+    """The map: atlas codes by class, labelled centres, the chosen overlays. The parts that
+    depend on the model alone are built once (base_map, kept by STORE.memo); the overlays are
+    added as plain dicts, and the figure is not validated again (plotly's validation of the 3000
+    points cost 20 ms a redraw, measured)."""
+    lm = STORE.get(model)
+    overlays = overlays or ()
+    with_manifold = "decoded manifold" in overlays
+    base = STORE.memo((lm.name, "map", with_manifold), lambda: base_map(lm, with_manifold))
+    data, notes = list(base["data"]), list(base["layout"].get("annotations", ()))
+    if path and "interpolation path" in overlays:
+        for (method, p), dash in zip(path.items(), ["solid", "dot"]):
+            p = np.array(p)
+            data.append(dict(type="scatter", x=p[:, 0], y=p[:, 1], mode="lines+markers",
+                             name=method, line=dict(color="black", dash=dash), marker=dict(size=5)))
+    if samples and "samples" in overlays:
+        s = np.array(samples)
+        data.append(dict(type="scatter", x=s[:, 0], y=s[:, 1], mode="markers", name="samples",
+                         marker=dict(symbol="x", size=8, color="black",
+                                     line=dict(width=1, color="white"))))
+        distinct = len(np.unique(s, axis=0))
+        if distinct < len(s):  # sigma 0 stacks them: say so, beside the marker
+            notes.append(dict(x=s[0, 0], y=s[0, 1], text=f"{len(s)} samples, {distinct} distinct "
+                              "(sigma 0)", showarrow=True, ax=60, ay=-36,
+                              bgcolor="rgba(255,255,255,0.85)", font=dict(size=11)))
+    if drawing and "drawing" in overlays:
+        (mx, my), (sx, sy) = drawing["mu"], drawing["sigma"]
+        t = np.linspace(0, 2 * np.pi, 61)
+        data.append(dict(type="scatter", x=mx + sx * np.cos(t), y=my + sy * np.sin(t),
+                         mode="lines", name="drawing (1 sigma)",
+                         line=dict(color="crimson", width=2)))
+        data.append(dict(type="scatter", x=[mx], y=[my], mode="markers", name="drawing",
+                         marker=dict(symbol="star", size=14, color="crimson")))
+    return go.Figure({"data": data, "layout": {**base["layout"], "annotations": notes}},
+                     _validate=False)
+
+
+def base_map(lm, with_manifold):
+    """The model's part of the map, as a dict: its codes by class, the decoded manifold (if
+    asked), the class labels, the axes."""
+    mu, labels = lm.atlas["mu"][:MAP_POINTS].numpy(), lm.atlas["labels"][:MAP_POINTS].numpy()
+    # SVG Scatter, not Scattergl: measured in Chromium, 3000 points draw in 230 ms as SVG and
+    # 385 ms through WebGL (its start-up cost), and SVG needs no GPU.
+    fig = go.Figure([go.Scatter(x=mu[labels == c, 0], y=mu[labels == c, 1], mode="markers", name=name,
+                                marker=dict(size=4, color=qualitative.D3[c], opacity=0.6))
+                     for c, name in enumerate(lm.classes)])
+    view = map_view(lm)
+    if with_manifold:
+        # dark ink on white, faint under the coloured dots; each digit's cell centred on the z it
+        # was decoded at (lu.grid puts the points on the square's edges, so the image reaches half
+        # a cell past them); Plotly writes it as a PNG data URI
+        x0, x1, y0, y1 = manifold_square(lm)
+        half = (x1 - x0) / (MANIFOLD_N - 1) / 2
+        fig.add_layout_image(source=ImageOps.invert(manifold(lm.name)), xref="x", yref="y",
+                             x=x0 - half, y=y1 + half, sizex=x1 - x0 + 2 * half,
+                             sizey=y1 - y0 + 2 * half, sizing="stretch", layer="below",
+                             opacity=0.4)
+    for name, (cx, cy), (lx, ly) in zip(lm.classes, lm.centres,
+                                        label_positions(lm.centres, lm.classes, view)):
+        moved = bool(abs(lx - cx) + abs(ly - cy) > 1e-9)
+        fig.add_annotation(x=cx, y=cy, ax=lx, ay=ly, axref="x", ayref="y", showarrow=moved,
+                           arrowwidth=1, arrowcolor="#555", text=f"<b>{name}</b>",
+                           bgcolor="rgba(255,255,255,0.75)", font=dict(size=12))
+    # dragmode False: a press or a drag on the map moves the position (web/), so zooming is the
+    # toolbar's +/-/reset (always shown) or the wheel; the hover preview shows the digit under
+    # the pointer, so Plotly's own hover labels are off.
+    fig.update_layout(dragmode=False, hovermode=False,
+                      modebar=dict(remove=["zoom", "pan", "select", "lasso", "autoScale"],
+                                   orientation="v"))
+    axis = dict(font=dict(size=13), standoff=2)
+    # No height: the map fills its box, whose height web/navigator.css sets (560 px, smaller on a
+    # phone). Equal aspect: a unit of z1 is as long as a unit of z2, so the shapes are true.
+    xmin, xmax, ymin, ymax = view
+    fig.update_layout(margin=dict(l=48, r=10, t=10, b=30), uirevision=lm.name,
+                      xaxis=dict(range=[xmin, xmax], title=dict(text="z1", **axis)),
+                      yaxis=dict(range=[ymin, ymax], title=dict(text="z2", **axis),
+                                 scaleanchor="x", scaleratio=1),
+                      legend=dict(orientation="h", y=-0.09, font=dict(size=11)), plot_bgcolor="white")
+    return fig.to_dict()

@@ -1,0 +1,150 @@
+"""The HTTP routes beside Gradio's API, and how the app is served with them: plain GETs that any
+HTTP cache, <img src> or notebook can use, the upload guard, and the answers to malformed calls.
+
+    GET /api/decode.png?x=X&y=Y[&model=NAME][&scale=1..20]   the decoded digit (the image API)
+    GET /api/model/NAME     the decoder and atlas codes the page runs (store.STORE.page_file)
+
+serve(app, **launch) queues and launches a Blocks app with these (demo.main and the tests).
+Tested through a live server in tests/test_demo_server.py, test_security.py and test_hostile.py;
+bench/workers.py serves the two GET routes alone under uvicorn workers.
+"""
+
+import io
+import time
+from pathlib import Path
+
+import gradio as gr
+import gradio.utils as gr_utils
+from fastapi.exceptions import RequestValidationError
+from gradio.route_utils import FnIndexInferError
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+import images
+from checks import Refused, clamp_xy, integer, parsed
+from neural_network import decode_uint8
+from store import STORE
+
+MAX_SCALE = 20  # /api/decode.png: at most 560 px a side
+# An hour, then the ETag is checked again: a retrained model answers with a new one.
+CACHE_CONTROL = "public, max-age=3600"
+MAX_BODY = 32 * 2**20  # bytes of any one request (a 20 MB upload and its multipart overhead fit)
+# An upload request may carry one 20 MB file and its multipart framing; all uploads kept at once
+# (Gradio deletes them after demo.py's delete_cache age) may fill at most MAX_UPLOADS_BYTES.
+MAX_UPLOAD_REQUEST, MAX_UPLOADS_BYTES = 21 * 2**20, 2 * 2**30
+
+
+def cached(request, etag, body, media_type):
+    """The answer with its ETag and Cache-Control; 304 (no body) when the caller holds it."""
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body() if callable(body) else body, media_type=media_type, headers=headers)
+
+
+def query_number(request, name, default=None):
+    """A query parameter as a float (checks.parsed; in range is number()'s check)."""
+    text = request.query_params.get(name)
+    if text is None:
+        if default is None:
+            raise Refused(f"{name} is missing: give it as ?{name}=NUMBER")
+        return default
+    return parsed(text, name)
+
+
+def decode_png(request):
+    """GET /api/decode.png?x=X&y=Y[&model=NAME][&scale=1..20]: the decoded digit as a PNG, checked
+    as /decode is (x, y clamped to the extent), 28 * scale pixels a side. 400 with {"error"}
+    naming a bad parameter."""
+    try:
+        lm = STORE.get(request.query_params.get("model"))
+        x, y = clamp_xy(lm, query_number(request, "x"), query_number(request, "y"))
+        scale = integer(query_number(request, "scale", 1), "scale", 1, MAX_SCALE)
+    except gr.Error as e:
+        return JSONResponse({"error": e.message}, status_code=400)
+
+    def png():
+        buf = io.BytesIO()
+        images.enlarge(decode_uint8(lm.model, [[x, y]])[0], scale).save(buf, "png")
+        return buf.getvalue()
+    return cached(request, f'{lm.etag[:-1]}-{x:.6g}-{y:.6g}-{scale}"', png, "image/png")
+
+
+def model_file(request):
+    """GET /api/model/NAME: the file the page decodes with (STORE.page_file), fetched once per
+    model and then answered from the browser's cache (304 on revalidation)."""
+    try:
+        lm = STORE.get(request.path_params["name"])
+        return cached(request, lm.etag, lambda: STORE.page_file(lm.name),
+                      "application/octet-stream")
+    except gr.Error as e:
+        return JSONResponse({"error": e.message}, status_code=404 if "unknown" in e.message else 400)
+
+
+class UploadGuard:
+    """ASGI middleware bounding what Gradio's upload route writes to disk: each request must
+    declare its length, at most MAX_UPLOAD_REQUEST (Gradio itself bounds each file, not how many
+    a request carries: one request wrote 1000 files of 20 MB); while the upload folder holds
+    MAX_UPLOADS_BYTES, uploads are refused (507) until the cache cleaning frees room."""
+
+    def __init__(self, app):
+        self.app = app
+        self._measured = (0.0, 0)  # (when, bytes): the folder is walked at most every 2 s
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].endswith("/upload"):
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if not length.isdigit():
+            refusal = (411, "an upload must declare its Content-Length")
+        elif int(length) > MAX_UPLOAD_REQUEST:
+            refusal = (413, "an upload request may carry one file of at most 20 MB "
+                            f"({MAX_UPLOAD_REQUEST // 2**20} MiB with its framing)")
+        elif self.uploads_bytes() > MAX_UPLOADS_BYTES:
+            refusal = (507, "the server's upload space is full; try again in a few minutes")
+        else:
+            return await self.app(scope, receive, send)
+        await JSONResponse({"error": refusal[1]}, status_code=refusal[0])(scope, receive, send)
+
+    def uploads_bytes(self):
+        when, size = self._measured
+        if time.monotonic() - when > 2:
+            folder = Path(gr_utils.get_upload_folder())
+            size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) \
+                if folder.exists() else 0
+            self._measured = (time.monotonic(), size)
+        return size
+
+
+async def malformed(request, error):
+    """A request body that is not {"data": [...]}: 422 naming where and what is wrong. FastAPI's
+    own handler echoes each bad input back, and one holding NaN or inf cannot be written as
+    JSON, so the caller got a bare 500; echoing a huge input back is no better."""
+    detail = [{k: e[k] for k in ("loc", "msg", "type")} for e in error.errors()]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def unknown_endpoint(request, error):
+    """A call naming no endpoint: 404 saying so (Gradio's own answer is a 500 and a traceback
+    in the log for each such call)."""
+    return JSONResponse({"error": "no such endpoint; GET /gradio_api/info lists them"},
+                        status_code=404)
+
+
+def serve(app, **launch):
+    """Queue and launch the app with the project's routes and limits (main() and the tests).
+    Uploads over 20 MB are refused by Gradio itself; smaller ones are checked by
+    images.open_image. Any request body over MAX_BODY is refused before it is read whole into
+    memory. show_error: Gradio's own refusals (too few inputs, a file outside its upload folder)
+    then carry their reason to the caller instead of {"error": null}; handlers raise gr.Error."""
+    routes = [Route("/api/decode.png", decode_png), Route("/api/model/{name}", model_file)]
+    # api_open=False: every queued event is reached through the queue only, never a direct
+    # POST /gradio_api/run/NAME, which skipped its concurrency limit (the README's REST calls and
+    # gradio_client use the queue). The page's own events are queued (demo.py's `ui`).
+    return app.queue(default_concurrency_limit=8, api_open=False).launch(
+        max_file_size="20mb", show_error=True, **launch,
+        app_kwargs={"max_body_size": MAX_BODY, "routes": routes,
+                    "middleware": [Middleware(UploadGuard)],
+                    "exception_handlers": {RequestValidationError: malformed,
+                                           FnIndexInferError: unknown_endpoint}})

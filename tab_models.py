@@ -1,0 +1,83 @@
+"""The Models tab: switch the page's model (every part of the page follows: ranges, class names,
+header, overlays) and compare the MNIST models at the current z; its layout, wiring and handlers.
+
+Above the other tabs (a switch updates their components); assembled by demo.py. Tested in
+tests/test_demo_handlers.py and in Chromium by tests/test_page_ux.py.
+"""
+
+import gradio as gr
+
+import api
+import images
+import main_view
+import maps
+import tab_sample
+import ui
+from checks import clamp_xy
+from neural_network import decode_uint8, list_models
+from store import STORE
+from ui import PRIVATE, by_name, toasted
+
+
+def layout(p, lm):
+    with gr.Tab("Models"):
+        with gr.Row():
+            p.model = gr.Dropdown(list_models(), value=lm.name, label="model", elem_id="lsn-model")
+            p.info = gr.Markdown(model_info(lm.name))
+        p.compare = gr.Button("compare the MNIST models at this z")
+        p.compared, p.compared_grids = (
+            gr.Gallery(label=label, columns=4, height="auto", object_fit="contain")
+            for label in ["the same z, decoded by each model", "each model's decoded manifold"])
+
+
+def switched(p):
+    """{name in ui_model's answer: the component it updates}."""
+    return {"random": p.random, "prior": p.presets[0], "sample_note": p.sample_note,
+            "nav": p.nav, "info": p.info, "header": p.header,
+            "target": p.target, "start": p.start, "end": p.end,
+            **{f"jump_{i}": b for i, b in enumerate(p.jumps)},
+            "path": p.path, "samples": p.samples, "drawing": p.drawing,
+            "compared": p.compared, "compared_grids": p.compared_grids}
+
+
+def wire(p):
+    outputs = switched(p)
+    p.model.change(toasted(by_name(ui_model, outputs)), [p.model], list(outputs.values()),
+                   **PRIVATE).then(**main_view.redraw(p))
+    p.compare.click(toasted(ui_compare), [p.nav, p.model], [p.compared, p.compared_grids], **PRIVATE)
+
+
+def model_info(name):
+    """The tab's table of one model's metadata (Markdown)."""
+    m = api.model_card(name)
+    rows = [("dataset", m["dataset"]), ("kind", m["kind"]), ("latent dim", m["latent_dim"]),
+            ("beta", m["beta"]), ("epochs", m["epochs_run"]), ("parameters", f"{m['parameters']:,}"),
+            *((f"test {k}", f"{v:.4g}") for k, v in m["test"].items())]
+    return f"| model | {name} |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+
+def ui_model(name):
+    """Switch model: the navigator's model and extent (the page loads its decoder and clamps the
+    position to the new extent), class names, info; overlays of the old model cleared.
+    Returns {name: value}, keyed by what each value is for (switched() maps each name onto its
+    component): the update touches 26 components, 10 of them class buttons."""
+    lm = STORE.get(name)
+    first, last = lm.classes[0], lm.classes[-1]
+    return {"random": gr.Button(visible=lm.has_prior), "prior": gr.Button(visible=lm.has_prior),
+            "sample_note": tab_sample.sample_note(lm),
+            "nav": ui.navigator(lm),
+            "info": model_info(name), "header": main_view.header(name),
+            "target": gr.Dropdown(choices=lm.classes, value=first),
+            "start": gr.Dropdown(choices=lm.classes, value=first),
+            "end": gr.Dropdown(choices=lm.classes, value=last),
+            **{f"jump_{i}": gr.Button(value=c) for i, c in enumerate(lm.classes)},
+            "path": None, "samples": None, "drawing": None, "compared": None, "compared_grids": None}
+
+
+def ui_compare(at, model):
+    """The navigator's z decoded by every MNIST model, and each MNIST model's decoded manifold."""
+    x, y = ui.at(at, model)
+    mnist = [m["name"] for m in api.models() if m.get("dataset") == "mnist"]
+    digits = [(images.enlarge(decode_uint8(STORE.get(n).model, [clamp_xy(STORE.get(n), x, y)])[0], 4), n)
+              for n in mnist]
+    return digits, [(maps.manifold(n), n) for n in mnist]

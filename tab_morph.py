@@ -1,0 +1,42 @@
+"""The Morph tab: move a fraction of the way toward a class centre, animated on the page; its
+layout, its wiring and its handler.
+
+Above main_view.py (the navigator, whose value it takes and returns); assembled by demo.py. Tested in
+tests/test_demo_handlers.py and in Chromium by tests/test_demo_browser.py.
+"""
+
+import gradio as gr
+import numpy as np
+
+import api
+import ui
+from ui import PRIVATE, toasted
+
+
+def layout(p, lm):
+    with gr.Tab("Morph"):
+        with gr.Row():
+            p.target = gr.Dropdown(lm.classes, value=lm.classes[0], label="morph toward")
+            p.amount = gr.Slider(0, 1, 0.25, step=0.05, label="amount per click")
+            p.animate = gr.Checkbox(label="animate", value=True)
+            p.morph = gr.Button("morph", variant="primary", elem_id="lsn-morph")
+
+
+def wire(p):
+    # preprocess=False: the amount box's value as sent (None while it holds "-"), which
+    # api.morph refuses by name where Gradio's own check logged a traceback
+    p.morph.click(toasted(ui_morph), [p.nav, p.target, p.amount, p.animate, p.model], p.nav,
+                  preprocess=False, show_progress="hidden", **PRIVATE)
+
+
+def ui_morph(at, target, amount, animate, model):
+    """One click moves `amount` of the way toward a class centre from the navigator's position:
+    the navigator's value, its end and, with animate, the 15 positions for the page to play
+    through its own decoder on the way there."""
+    x, y = ui.at(at, model)
+    x1, y1 = api.morph(x, y, target, amount, model)
+    end = ui.go_to(x1, y1, model)
+    if not animate:
+        return end
+    return {"z": end, "path": [[round(x + t * (x1 - x), 4), round(y + t * (y1 - y), 4)]
+                               for t in np.linspace(0, 1, 16)[1:]]}

@@ -1,0 +1,62 @@
+/* The navigator's pure parts under node's test runner (run by tests/test_decoder_js.py, or
+ * `node --test tests/js/`): typed numbers (web/numbers.js), the z text's vote (web/nearest.js),
+ * the address (web/address.js) and the map's geometry (web/map.js). */
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const numbers = require('../../web/numbers.js');
+const nearest = require('../../web/nearest.js');
+const address = require('../../web/address.js');
+const map = require('../../web/map.js');
+
+test('a box accepts partial input while typing and names a non-number', () => {
+  for (const t of ['', '-', '+', '.', '-.', '1e', '1e-', '-0.']) {
+    assert.ok(!numbers.read(t).bad, t);
+  }
+  for (const t of ['', '-', '1e', '1e-']) assert.deepStrictEqual(numbers.read(t), {partial: true}, t);
+  assert.deepStrictEqual(numbers.read('-0.25'), {value: -0.25});
+  assert.deepStrictEqual(numbers.read(' 3 '), {value: 3});
+  assert.deepStrictEqual(numbers.read('1e2'), {value: 100});
+  for (const t of ['abc', '1-', '--1', '1e999', '0x10', 'NaN', 'Infinity', '1,5']) {
+    assert.deepStrictEqual(numbers.read(t), {bad: true}, t);
+  }
+});
+
+test('the z text is the vote of the 15 nearest codes', () => {
+  // 20 codes of class 1 near (1, 1), 20 of class 0 near (-1, -1), one of class 2 at (0.9, 0.9)
+  const mu = [], labels = [];
+  for (let i = 0; i < 20; i++) { mu.push(1 + i * 0.01, 1); labels.push(1); }
+  for (let i = 0; i < 20; i++) { mu.push(-1 - i * 0.01, -1); labels.push(0); }
+  mu.push(0.9, 0.9); labels.push(2);
+  const atlas = {mu: Float32Array.from(mu), labels: Uint8Array.from(labels),
+                 classes: ['zero', 'one', 'two'], noun: 'digits'};
+  assert.deepStrictEqual(nearest.vote(atlas.mu, atlas.labels, 3, [1, 1]), [1, 15]);
+  assert.deepStrictEqual(nearest.vote(atlas.mu, atlas.labels, 3, [0.95, 0.95], 3), [1, 2]);
+  assert.strictEqual(nearest.zText([0.5, 0.804], atlas),
+                     'z = (+0.50, +0.80)   14 of the 15 nearest test digits: one');
+  assert.strictEqual(nearest.zText([0.5, -1.234], null), 'z = (+0.50, -1.23)');
+});
+
+test('the address names the model and z, and a shared one opens as a query', () => {
+  assert.strictEqual(address.fragment('mnist_ae', [20, 10.5]), '#model=mnist_ae&x=20.00&y=10.50');
+  assert.strictEqual(address.opened('#model=mnist_ae&x=20&y=10'), '?model=mnist_ae&x=20&y=10');
+  assert.strictEqual(address.opened('#other'), null);
+  assert.strictEqual(address.opened(''), null);
+});
+
+test('the map maps a pixel to z and back, clamps, and steps by key', () => {
+  const g = {box: {left: 100, top: 50, width: 400, height: 200, right: 500, bottom: 250},
+             xr: [-2, 2], yr: [-1, 1]};
+  assert.deepStrictEqual(map.toZ(g, 100, 50), [-2, 1]);
+  assert.deepStrictEqual(map.toZ(g, 300, 150), [0, 0]);
+  assert.deepStrictEqual(map.toUV(g, [2, -1]), [1, 1]);
+  const z = map.toZ(g, 123, 201);
+  const [u, v] = map.toUV(g, z);
+  assert.ok(Math.abs(100 + u * 400 - 123) < 1e-9 && Math.abs(50 + v * 200 - 201) < 1e-9);
+  assert.ok(map.inside(g, 100, 250) && !map.inside(g, 99, 100) && !map.inside(null, 200, 100));
+  assert.deepStrictEqual(map.clamp([-3, 3, -2, 2], [5, -2.345]), [3, -2]);
+  assert.deepStrictEqual(map.clamp([-3, 3, -2, 2], [0.123, 1.987]), [0.12, 1.99]);
+  assert.deepStrictEqual(map.keyStep([0, 10, 0, 20], [5, 5], 'ArrowRight', false), [5.1, 5]);
+  assert.deepStrictEqual(map.keyStep([0, 10, 0, 20], [5, 5], 'ArrowUp', true), [5, 7]);
+  assert.strictEqual(map.keyStep([0, 10, 0, 20], [5, 5], 'a', false), null);
+});
