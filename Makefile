@@ -61,6 +61,9 @@ models: setup
 	for m in mnist_vae_beta4 mnist_vae_beta1 mnist_vae_beta10; do \
 		$(BIN)/python trainer.py --iwae-only --out pretrained/$$m.safetensors || exit 1; done
 	$(BIN)/python trainer.py --iwae-only --data-dir data --out pretrained/fashion_vae_beta4.safetensors
+	for m in mnist_vae_beta4 mnist_vae_beta1 mnist_vae_beta10 mnist_ae; do \
+		$(BIN)/python trainer.py --atlas-only --out pretrained/$$m.safetensors || exit 1; done
+	$(BIN)/python trainer.py --atlas-only --dataset fashion --data-dir data --out pretrained/fashion_vae_beta4.safetensors
 	$(BIN)/python model_card.py
 	$(MAKE) figures
 

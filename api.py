@@ -17,8 +17,7 @@ import torch
 from PIL import Image
 
 import latent_utils as lu
-from checks import MAX_SAMPLES, MAX_SEED, MAX_STEPS, Refused, class_index, clamp_xy, integer, \
-    number, prepared, shown
+from checks import MAX_SAMPLES, MAX_SEED, MAX_STEPS, Refused, clamp_xy, class_index, integer, number, prepared, shown
 from neural_network import decode_uint8, encode_all, list_models
 from store import STORE
 

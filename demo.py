@@ -111,9 +111,13 @@ def positive(text):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+    # A Hugging Face Space ($SPACE_ID set) reaches the app through its own proxy on 0.0.0.0:7860.
+    space = "SPACE_ID" in os.environ
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME",
+                                                    "0.0.0.0" if space else "127.0.0.1"),
                    help="address to listen on (env GRADIO_SERVER_NAME)")
-    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7862)),
+    p.add_argument("--port", type=int,
+                   default=int(os.environ.get("GRADIO_SERVER_PORT", 7860 if space else 7862)),
                    help="port (env GRADIO_SERVER_PORT)")
     p.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
     p.add_argument("--model", help=f"the model shown first, a name from pretrained/ (default: "

@@ -30,8 +30,7 @@ from safetensors.torch import save
 
 import latent_utils as lu
 from checks import Refused, shown
-from neural_network import (DEFAULT_MODEL, CheckpointError, decoder_tensors, list_models,
-                            load_model, model_path)
+from neural_network import DEFAULT_MODEL, CheckpointError, decoder_tensors, list_models, load_model, model_path
 
 MAKE_HINT = "make them with `make models` or `python trainer.py --out pretrained/NAME.safetensors`"
 KEEP_DOWNLOADS_S = 600  # download folders older than this go, as Gradio's cache (demo.py) does

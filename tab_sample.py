@@ -18,8 +18,8 @@ import images
 import main_view
 from checks import MAX_SAMPLES, MAX_SEED, integer, number
 from neural_network import decode_uint8
-from ui import PRIVATE, toasted
 from store import STORE
+from ui import PRIVATE, toasted
 
 PRESETS = ["prior N(0, I)", "resample", "randomize mu"]
 # the boxes' (name, lo, hi, whole number?), as api.sample checks them

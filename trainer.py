@@ -17,8 +17,9 @@ chosen model, after training. Nothing during training reads the test split.
 
 Beside OUT (NAME.safetensors, the best epoch) it writes NAME.last.safetensors (resumable),
 NAME.log.jsonl (one JSON line per epoch: train and val figures), NAME.curves.png,
-NAME.atlas.safetensors (with the semantic directions, unless --limit) and the model's config as
-NAME.json and NAME.yaml. The checkpoint's record (meta) holds "val" (the figures that picked the
+NAME.atlas.safetensors and the model's config as NAME.json and NAME.yaml. --atlas-only rewrites
+the atlas with the semantic directions (directions.py; a few minutes a model), as `make models`
+does for every shipped model. The checkpoint's record (meta) holds "val" (the figures that picked the
 epoch), "test" (the chosen model's, computed once) and "split" (which examples form each split).
 The data root is --data-dir, else $LSN_DATA_DIR, else data/; torchvision downloads MNIST there if
 it is missing. From Python (bench/, tests/): `fit(recipe_for("mnist", epochs=2), "runs/m.safetensors")`.
@@ -155,7 +156,8 @@ def get_args(argv=None):
                    help="use only the first N training and N/6 validation and test images "
                         "(quick checks)")
     p.add_argument("--atlas-only", action="store_true",
-                   help="only (re)write the atlas of the model at --out")
+                   help="only (re)write the atlas of the model at --out, with its semantic "
+                        "directions (a few minutes)")
     p.add_argument("--iwae-only", action="store_true",
                    help="only estimate log p(x) of the VAE at --out on the test split "
                         "(importance weighted, Burda et al. 2015) and record it in its checkpoint")
@@ -642,9 +644,8 @@ def _fit(recipe, out, data_dir, device, resume, step):
     t0 = time.perf_counter()
     final = evaluate(model, x_test, device, seed=recipe.seed)
     if not is_toy:  # the atlas and the 5-NN accuracy are of image classes
-        # quick checks (--limit) skip the directions: measuring and checking take minutes
-        test_mu = write_atlas(model, recipe.dataset, out, x_test, y_test,
-                              *(() if recipe.limit else (x_train, x_val)))
+        # without the semantic directions: measuring and checking them takes minutes (--atlas-only)
+        test_mu = write_atlas(model, recipe.dataset, out, x_test, y_test)
         train_mu, _ = encode_all(model, x_train)
         final["knn5_accuracy"] = lu.knn_accuracy(train_mu, y_train, test_mu, y_test, k=5)
     meta.update(test=final, total_seconds=round(seconds + time.perf_counter() - t0, 1))

@@ -18,8 +18,20 @@ import api
 import checks
 import neural_network as nn
 import store
-from pages import (assert_same_digit, canvas, open_page, paints, plot_area, settled, sliders,
-                   torch_digit, touch, z_at, z_text, expected_z_text)
+from pages import (
+    assert_same_digit,
+    canvas,
+    expected_z_text,
+    open_page,
+    paints,
+    plot_area,
+    settled,
+    sliders,
+    torch_digit,
+    touch,
+    z_at,
+    z_text,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -1,7 +1,8 @@
 """The page's and the API's handlers (api.py, ui.py, main_view.py, tab_*.py) called directly
 (no server): decoding, moves, interpolation, sampling, encoding, model switching and comparison,
-the map, the shared ModelStore, and a clear gr.Error for every bad input; and demo.py's build (element ids, API names, the page's CSS/JS read from web/) and command
-line. Images are checked by their pixels against neural_network.decode_uint8, the one decode path.
+the map, the shared ModelStore, and a clear gr.Error for every bad input; and demo.py's build
+(element ids, API names, the page's CSS/JS read from web/) and command line. Images are checked
+by their pixels against neural_network.decode_uint8, the one decode path.
 Run: pytest tests/test_demo_handlers.py (needs the shipped models in pretrained/)."""
 
 import base64

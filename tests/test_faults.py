@@ -33,7 +33,6 @@ import interpolation
 import latent_utils as lu
 import model_card
 import neural_network as nn
-import store
 import trainer
 from bench.harness import free_port
 

@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import api
-import demo
 import neural_network as nn
 import routes
 from bench.harness import rss_mb, start_server

@@ -13,8 +13,21 @@ import api
 import checks
 import images
 import store
-from pages import (BOX, assert_same_digit, at_rest, canvas, expected_z_text, open_at, open_page,
-                   plot_area, settled, sliders, torch_digit, z_at, z_text)
+from pages import (
+    BOX,
+    assert_same_digit,
+    at_rest,
+    canvas,
+    expected_z_text,
+    open_at,
+    open_page,
+    plot_area,
+    settled,
+    sliders,
+    torch_digit,
+    z_at,
+    z_text,
+)
 
 pytestmark = pytest.mark.browser
 
