@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ["latent_scatter.png", "decoded_grid.png", "interpolation.png", "training_curves.png"]
+FIGURES = ["latent_scatter.png", "decoded_grid.png", "interpolation.png", "training_curves.png",
+           "semantic_edits.png"]
 
 
 def check_figures(folder):

@@ -12,9 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = {p.stem: p for p in sorted(ROOT.glob("*.py"))}
 # The imports kept inside a function on purpose: torchvision (about 1 s, and only loading MNIST
-# needs it), so that the app, which never loads a data set, starts without it; and PyYAML, an
-# optional extra for interpolation.py's --config-path (JSON needs nothing).
-LAZY_OK = {("data", "torchvision"), ("interpolation", "yaml")}
+# needs it), so that the app, which never loads a data set, starts without it.
+LAZY_OK = {("data", "torchvision")}
 
 
 def imports(path, top_level_only=False):

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -98,7 +99,10 @@ def test_page_sessions_through_the_proxy_each_stay_on_one_replica(proxy, draw, a
         gate = asyncio.Semaphore(AT_ONCE)
         await asyncio.wait_for(asyncio.gather(*(session(u, gate) for u in users)), 600)
 
-    asyncio.run(all_sessions())
+    # in a thread of its own: the session-wide Playwright (conftest's chromium) holds this thread's
+    # event loop once a browser test has run, and asyncio.run refuses a thread with a running loop
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, all_sessions()).result()
     assert rec.errors == [], rec.errors[:5]
     done = {k: len(v) for k, v in rec.items.items()}
     for kind in ("GET /", "click jump", "upload", "upload: encode", "model switch", "image API"):
