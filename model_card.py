@@ -145,7 +145,7 @@ def main():
               "the amount shown: 'right way' is the share whose measured attribute moved as "
               "asked, 'kept class' the share whose class (the vote of the 15 nearest test "
               "codes) stayed. An attribute is reliable for a model when at least 90 % go the "
-              "right way and 80 % keep their class; the page marks the others unreliable."),
+              "right way and 80 % keep their class; the table marks the others unreliable."),
         "",
         *table(DIRECTION_COLUMNS, directions),
     ]
