@@ -593,7 +593,9 @@ def _fit(recipe, out, data_dir, device, resume, step):
                 "split": split, **(note or {})}
 
     # Ctrl-C: finish nothing half-way; the last checkpoint (end of the last whole epoch) is the
-    # resume point. SIGTERM is treated the same.
+    # resume point. SIGTERM is treated the same. SIGINT is set too because a run started in the
+    # background (`cmd &`, nohup) inherits it ignored, and Python then installs no handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     epoch = start
     try:
