@@ -16,7 +16,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+import checks
+import directions as dirs
 import latent_utils as lu
+import morphometry as mm
 from checks import MAX_SAMPLES, MAX_SEED, MAX_STEPS, Refused, clamp_xy, class_index, integer, number, prepared, shown
 from neural_network import decode_uint8, encode_all, list_models
 from store import STORE
@@ -84,6 +87,50 @@ def encode(image, model=None):
     """{"mu": [..], "sigma": [..]} of an image prepared as MNIST (see images.mnist_style)."""
     mu, sigma = encoded(STORE.get(model), prepared(image))
     return {"mu": mu, "sigma": sigma}
+
+
+def attributes(model: str | None = None) -> list[dict]:
+    """The digit attributes a position can be edited along, for one model: each one's name,
+    unit, one click's amount and the most one edit takes, its global direction (the regression
+    attribute = weights . z + bias over training codes, R^2 on validation codes) and the check of
+    its local edits (right_way, kept_class, edits, reliable), as in the model card."""
+    lm = STORE.get(model)
+    found = lm.atlas.get("directions")
+    if found is None:
+        raise Refused(f"{lm.name}'s atlas holds no semantic directions: rebuild it with "
+                      f"python trainer.py --atlas-only --model {lm.name}")
+    return [{"name": a, "unit": mm.ATTRIBUTES[a], "step": dirs.AMOUNTS[a],
+             "max_amount": dirs.MAX_AMOUNT * dirs.AMOUNTS[a],
+             "weights": found["weights"][j].tolist(), "bias": float(found["bias"][j]),
+             **{k: v for k, v in found["table"][a].items() if k not in ("unit", "amount")}}
+            for j, a in enumerate(dirs.ATTRIBUTES)]
+
+
+def edit_path(lm, z, attribute, amount):
+    """The checked edit from z: its way there, each point clamped to the model's extent."""
+    path = dirs.edit_path(lm.model, z, checks.attribute(attribute),
+                          checks.amount(amount, attribute), dirs.spread(lm.atlas))
+    return [checks.latent(lm, p.tolist()) for p in path]
+
+
+def edit(z: list[float] | None = None, attribute: str | None = None, amount: float | None = None,
+         model: str | None = None, x: float | None = None, y: float | None = None) -> list[float]:
+    """The position after an edit that changes `attribute` of the decoded digit by about
+    `amount` (in its unit, at most 5 clicks of /attributes' step either way), following the
+    attribute's local direction: z in and out as latent_dim numbers (x and y for a 2-D model)."""
+    lm = STORE.get(model)
+    return edit_path(lm, checks.latent(lm, z, x, y), attribute, amount)[-1]
+
+
+def measure(image=None, z=None, x=None, y=None, model=None):
+    """{attribute: value} of an image prepared as MNIST (see images.mnist_style), or else of the
+    digit decoded at z (x and y for a 2-D model); a blank one is refused."""
+    lm = STORE.get(model)
+    if image is None:
+        image = decode_uint8(lm.model, [checks.latent(lm, z, x, y)])[0]
+    else:
+        image = prepared(image)
+    return checks.measured(image)
 
 
 def model_card(name):

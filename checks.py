@@ -20,7 +20,9 @@ import gradio.utils as gr_utils
 import numpy as np
 
 import data
+import directions as dirs
 import images
+import morphometry as mm
 
 MAX_STEPS, MAX_SAMPLES, MAX_SEED = 64, 256, 2**32 - 1
 
@@ -96,6 +98,43 @@ def position(value, lm):
     if not isinstance(z, (list, tuple)) or len(z) != 2:
         raise Refused(f"position must be [x, y], not {shown(value)}")
     return clamp_xy(lm, *z)
+
+
+def latent(lm, z=None, x=None, y=None):
+    """A position as a list of the model's latent_dim numbers: z, or for a 2-D model x and y
+    (clamped to its extent, as everywhere x and y are taken); a z of the wrong length, holding
+    NaN or text, or neither z nor x and y, is refused by name."""
+    d = lm.model.config.latent_dim
+    if z is None:
+        if x is None or y is None or d != 2:
+            raise Refused(f"give z, a list of {d} numbers" + (", or x and y" if d == 2 else ""))
+        return list(clamp_xy(lm, x, y))
+    if not isinstance(z, (list, tuple)) or len(z) != d:
+        raise Refused(f"z must be a list of {d} numbers ({lm.name}'s latent size), not {shown(z)}")
+    z = [number(v, f"z[{i}]") for i, v in enumerate(z)]
+    return list(clamp_xy(lm, *z)) if d == 2 else z
+
+
+def attribute(name):
+    """A digit attribute's name (morphometry.ATTRIBUTES)."""
+    if not isinstance(name, str) or name not in mm.ATTRIBUTES:
+        raise Refused(f"attribute must be one of {', '.join(mm.ATTRIBUTES)}, not {shown(name)}")
+    return name
+
+
+def amount(value, attribute):
+    """An edit's amount, in the attribute's unit, within MAX_AMOUNT clicks either way."""
+    most = dirs.MAX_AMOUNT * dirs.AMOUNTS[attribute]
+    return number(value, f"amount ({attribute}, in {mm.ATTRIBUTES[attribute]})", -most, most)
+
+
+def measured(image):
+    """morphometry.measure's attributes of a 28x28 image, {attribute: value}; a blank image is
+    refused by name."""
+    try:
+        return {a: float(v) for a, v in mm.measure(image).items()}
+    except mm.BlankImage as e:
+        raise Refused(str(e)) from None
 
 
 def clamp_note(lm, axis, given):

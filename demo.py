@@ -5,8 +5,9 @@
     python demo.py --host 0.0.0.0 --share
 
 The page: the encoded test digits as a map (click to go), the decoded digit at the current
-position z = (x, y) with X/Y controls, random/jump/morph moves, interpolation, sampling, model
-comparison, and draw-or-upload encoding. Needs only pretrained/ (no dataset, no network).
+position z = (x, y) with X/Y controls and its measured attributes, random/jump/morph moves,
+edits along digit attributes, interpolation, sampling, model comparison, and draw-or-upload
+encoding. Needs only pretrained/ (no dataset, no network).
 
 API, by gradio_client (Client(url).predict(..., api_name="/decode")) or REST (POST
 /gradio_api/call/v2/NAME with {"x": 0.5, "y": 1}, then GET /gradio_api/call/NAME/EVENT_ID).
@@ -17,6 +18,8 @@ an unknown class, steps outside 2-64, ...) is refused with a gr.Error naming it.
     /morph (x, y, digit, amount) -> [x, y] /interpolate (digit_a, digit_b, steps, method) -> [[x, y]..]
     /random (seed) -> [x, y] ~ N(0, I)     /sample (mu_x, mu_y, sigma_x, sigma_y, n, seed) -> [[x, y]..]
     /encode (image) -> {"mu", "sigma"}     /models () -> the shipped models and their metadata
+    /attributes () -> the digit attributes, their directions and checked figures
+    /edit (z, attribute, amount) -> z      /measure (image, or z) -> {attribute: value}
 `digit` is a class index or name. /models lists a model whose files are broken with its error;
 the others keep serving. Beside Gradio's API, two plain GET routes (routes.py): the image API
 /api/decode.png?x=..&y=..&model=..&scale=.. (a PNG, cacheable) and /api/model/NAME (the decoder
@@ -45,6 +48,7 @@ import api
 import images
 import main_view
 import tab_draw
+import tab_edit
 import tab_interpolate
 import tab_models
 import tab_morph
@@ -53,7 +57,7 @@ from neural_network import DEFAULT_MODEL, list_models, pick_device
 from routes import serve
 from store import KEEP_DOWNLOADS_S, STORE
 
-TABS = (tab_morph, tab_interpolate, tab_sample, tab_models, tab_draw)  # in the page's order
+TABS = (tab_morph, tab_edit, tab_interpolate, tab_sample, tab_models, tab_draw)  # in the page's order
 
 
 def build_app(default=None, bench_floor=False):
@@ -72,13 +76,16 @@ def build_app(default=None, bench_floor=False):
         for part in (main_view, *TABS):
             part.wire(p)
         with gr.Column(visible=False):  # API-only components
-            x, y, model = gr.JSON(label="x"), gr.JSON(label="y"), gr.JSON(label="model")
+            x, y, z, model = (gr.JSON(label=n) for n in ("x", "y", "z", "model"))
             image = gr.Image(format="png", type="pil", image_mode="L", label="image")
             file, encoding, button = gr.File(label="image"), gr.JSON(label="encoding"), gr.Button()
+            measured = gr.JSON(label="attributes")
         button.click(api.decode, [x, y, model], image, api_name="decode")
         button.click(api.encode, [file, model], encoding, api_name="encode")
+        button.click(api.measure, [file, z, x, y, model], measured, api_name="measure")
         for fn, name in [(api.jump, "jump"), (api.morph, "morph"), (api.interpolate, "interpolate"),
-                         (api.random_point, "random"), (api.sample, "sample"), (api.models, "models")]:
+                         (api.random_point, "random"), (api.sample, "sample"), (api.models, "models"),
+                         (api.attributes, "attributes"), (api.edit, "edit")]:
             gr.api(fn, api_name=name)
         if bench_floor:
             button.click(api.floor, None, image, api_name="floor")

@@ -73,11 +73,39 @@ def edit(model, z, attribute, amount, scale=1.0, substeps=None):
     """z moved so that `attribute` of the decoded digit changes by about `amount` (its unit):
     SUBSTEPS moves along the local gradient (see along), each re-measured where the last ended,
     so the path bends with the attribute -> [D] array."""
-    z = np.asarray(z, np.float64).reshape(-1)
+    return edit_path(model, z, attribute, amount, scale, substeps)[-1]
+
+
+def edit_path(model, z, attribute, amount, scale=1.0, substeps=None):
+    """edit's way there: z, then where each of its moves ended -> [substeps + 1, D] array."""
+    path = [np.asarray(z, np.float64).reshape(-1)]
     j, n = ATTRIBUTES.index(attribute), substeps or SUBSTEPS
     for _ in range(n):
-        z = along(z, jacobian(model, z, scale)[j], amount / n, scale / n)
-    return z
+        path.append(along(path[-1], jacobian(model, path[-1], scale)[j], amount / n, scale / n))
+    return np.array(path)
+
+
+def local_moves(model, z, scale=1.0):
+    """The move of one click's edit of each attribute (AMOUNTS[a] along its local gradient, a
+    single move, see along) from z, with the digit's measured attributes there -> ({attribute:
+    [D] move}, {attribute: value}); a blank decode measures NaN and moves 0."""
+    z = np.asarray(z, np.float64).reshape(-1)
+    grads = jacobian(model, z, scale)
+    measured = measure_decoded(model, z[None])[0]
+    moves = {a: along(z, grads[j], AMOUNTS[a], scale) - z for j, a in enumerate(ATTRIBUTES)}
+    return moves, dict(zip(ATTRIBUTES, measured.tolist()))
+
+
+def spread(atlas):
+    """The codes' typical spread (the mean of their per-dimension standard deviations): the unit
+    of STEP and MOVE."""
+    return float(atlas["mu"].std(0).mean())
+
+
+def reliable(figures):
+    """An attribute's checked edits pass (check's figures): at least 90 % went the right way
+    and 80 % kept their class, the bar the issue set."""
+    return figures["right_way"] >= 0.9 and figures["kept_class"] >= 0.8
 
 
 def along(z, g, amount, scale=1.0):
@@ -104,7 +132,7 @@ def check(model, atlas, n=200, seed=0):
     share whose class vote stayed, "edits": how many}}. A start that decodes blank counts as
     a failure of both."""
     starts = starting_points(atlas, n, seed)
-    scale = float(atlas["mu"].std(0).mean())
+    scale = spread(atlas)
     before = measure_decoded(model, starts)
     votes = lu.knn_predict(atlas["mu"], atlas["labels"], starts, K).numpy()
     right = {a: [] for a in ATTRIBUTES}

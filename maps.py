@@ -14,14 +14,20 @@ import plotly.graph_objects as go
 from PIL import ImageOps
 from plotly.colors import qualitative
 
+import checks
+import directions as dirs
 import images
 import latent_utils as lu
+import morphometry as mm
 from neural_network import decode_uint8
 from store import STORE
 
 MAP_POINTS = 3000  # atlas codes drawn on the map
 MANIFOLD_N = 20  # the decoded-manifold background is an n x n grid of digits
-OVERLAYS = ["decoded manifold", "interpolation path", "samples", "drawing"]
+ARROWS = "attribute arrows"  # drawn by the page (web/map.js), from main_view.ui_local
+OVERLAYS = ["decoded manifold", "interpolation path", "samples", "drawing", ARROWS]
+NO_HEAT = "nothing"  # the background is not coloured by an attribute
+HEAT_N = 20  # the attribute heat map measures an n x n grid of decoded digits
 MAP_AREA_PX = (712, 451)  # the map's plot area on a 1366 px wide page, which the labels are sized for
 
 
@@ -55,6 +61,31 @@ def manifold(name=None):
         decode_uint8(lm.model, lu.grid(manifold_square(lm), MANIFOLD_N)), MANIFOLD_N, scale=1, gap=0))
 
 
+def heat(name, attribute):
+    """An attribute (morphometry.py) of the digits decoded on a HEAT_N x HEAT_N grid over
+    manifold_square(model) -> (xs, ys, values [HEAT_N, HEAT_N], rows by rising y; NaN where the
+    decoded digit is blank), measured once per model and attribute (about a second)."""
+    lm = STORE.get(name)
+
+    def make():
+        x0, x1, y0, y1 = manifold_square(lm)
+        z = lu.grid((x0, x1, y0, y1), HEAT_N)
+        values = dirs.measure_decoded(lm.model, z)[:, dirs.ATTRIBUTES.index(attribute)]
+        return (np.linspace(x0, x1, HEAT_N), np.linspace(y0, y1, HEAT_N),
+                values.reshape(HEAT_N, HEAT_N)[::-1])
+    return STORE.memo((lm.name, "heat", attribute), make)
+
+
+def heat_trace(name, attribute):
+    """The heat map under the dots, as a plain dict (see map_figure)."""
+    xs, ys, values = heat(name, attribute)
+    return dict(type="heatmap", x=xs, y=ys, z=np.where(np.isfinite(values), values, None),
+                colorscale="Viridis", opacity=0.5, zsmooth="best", hoverinfo="skip",
+                showscale=True, name=attribute,
+                colorbar=dict(title=dict(text=f"{attribute}<br>({mm.ATTRIBUTES[attribute]})",
+                                         font=dict(size=11)), thickness=10, len=0.6, x=1.0))
+
+
 def label_positions(centres, names, view, rounds=200):
     """Where the class labels go: at their centres, pushed apart until no two label boxes
     overlap, so that none hides another (Fashion-MNIST's shirts, pullovers and coats share a
@@ -83,8 +114,9 @@ def label_positions(centres, names, view, rounds=200):
     return p * units
 
 
-def map_figure(model, overlays=(), path=None, samples=None, drawing=None):
-    """The map: atlas codes by class, labelled centres, the chosen overlays. The parts that
+def map_figure(model, overlays=(), path=None, samples=None, drawing=None, heat_by=NO_HEAT):
+    """The map: atlas codes by class, labelled centres, the chosen overlays and, heat_by an
+    attribute, the background coloured by that attribute of the decoded digits. The parts that
     depend on the model alone are built once (base_map, kept by STORE.memo); the overlays are
     added as plain dicts, and the figure is not validated again (plotly's validation of the 3000
     points cost 20 ms a redraw, measured)."""
@@ -93,6 +125,8 @@ def map_figure(model, overlays=(), path=None, samples=None, drawing=None):
     with_manifold = "decoded manifold" in overlays
     base = STORE.memo((lm.name, "map", with_manifold), lambda: base_map(lm, with_manifold))
     data, notes = list(base["data"]), list(base["layout"].get("annotations", ()))
+    if heat_by and heat_by != NO_HEAT:
+        data.insert(0, heat_trace(lm.name, checks.attribute(heat_by)))
     if path and "interpolation path" in overlays:
         for (method, p), dash in zip(path.items(), ["solid", "dot"]):
             p = np.array(p)
@@ -116,6 +150,11 @@ def map_figure(model, overlays=(), path=None, samples=None, drawing=None):
                          line=dict(color="crimson", width=2)))
         data.append(dict(type="scatter", x=[mx], y=[my], mode="markers", name="drawing",
                          marker=dict(symbol="star", size=14, color="crimson")))
+        if drawing.get("z", drawing["mu"]) != drawing["mu"]:  # edited in the Draw tab
+            (ex, ey) = drawing["z"]
+            data.append(dict(type="scatter", x=[mx, ex], y=[my, ey], mode="lines+markers",
+                             name="drawing, edited", line=dict(color="crimson", dash="dot"),
+                             marker=dict(symbol=["star", "star-open"], size=14, color="crimson")))
     return go.Figure({"data": data, "layout": {**base["layout"], "annotations": notes}},
                      _validate=False)
 

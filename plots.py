@@ -173,7 +173,7 @@ def semantic_edits(name, model, atlas, digits=(1, 4, 7), clicks=2):
     """One row an attribute: from the centres of three classes, `clicks` edits down and up along
     the attribute's local direction (directions.edit, each AMOUNTS[attribute]), decoded; the
     row names the attribute, its edit and, where the atlas holds them, its checked figures."""
-    scale = float(atlas["mu"].std(0).mean())
+    scale = dirs.spread(atlas)
     table = atlas.get("directions", {}).get("table", {})
     rows, labels = [], []
     for a in dirs.ATTRIBUTES:

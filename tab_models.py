@@ -11,6 +11,7 @@ import api
 import images
 import main_view
 import maps
+import tab_edit
 import tab_sample
 import ui
 from checks import clamp_xy
@@ -37,7 +38,8 @@ def switched(p):
             "target": p.target, "start": p.start, "end": p.end,
             **{f"jump_{i}": b for i, b in enumerate(p.jumps)},
             "path": p.path, "samples": p.samples, "drawing": p.drawing,
-            "compared": p.compared, "compared_grids": p.compared_grids}
+            "compared": p.compared, "compared_grids": p.compared_grids,
+            **{f"edit_{a}": c for a, c in p.edit_labels.items()}}
 
 
 def wire(p):
@@ -60,7 +62,7 @@ def ui_model(name):
     """Switch model: the navigator's model and extent (the page loads its decoder and clamps the
     position to the new extent), class names, info; overlays of the old model cleared.
     Returns {name: value}, keyed by what each value is for (switched() maps each name onto its
-    component): the update touches 26 components, 10 of them class buttons."""
+    component): the update touches 32 components, 10 of them class buttons."""
     lm = STORE.get(name)
     first, last = lm.classes[0], lm.classes[-1]
     return {"random": gr.Button(visible=lm.has_prior), "prior": gr.Button(visible=lm.has_prior),
@@ -71,7 +73,8 @@ def ui_model(name):
             "start": gr.Dropdown(choices=lm.classes, value=first),
             "end": gr.Dropdown(choices=lm.classes, value=last),
             **{f"jump_{i}": gr.Button(value=c) for i, c in enumerate(lm.classes)},
-            "path": None, "samples": None, "drawing": None, "compared": None, "compared_grids": None}
+            "path": None, "samples": None, "drawing": None, "compared": None, "compared_grids": None,
+            **tab_edit.labels(lm)}
 
 
 def ui_compare(at, model):

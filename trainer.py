@@ -472,8 +472,7 @@ def semantic_directions(model, atlas, x_train, x_val, seed=0):
     found = dirs.fit(*coded)
     checked = dirs.check(model, atlas, n=DIRECTION_STARTS, seed=seed)
     table = {a: {"unit": mm.ATTRIBUTES[a], "amount": dirs.AMOUNTS[a], "r2": float(found["r2"][j]),
-                 **checked[a], "reliable": checked[a]["right_way"] >= 0.9
-                 and checked[a]["kept_class"] >= 0.8}
+                 **checked[a], "reliable": dirs.reliable(checked[a])}
              for j, a in enumerate(dirs.ATTRIBUTES)}
     return {"weights": found["weights"], "bias": found["bias"], "table": table}
 

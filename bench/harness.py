@@ -1,6 +1,6 @@
 """What the bench scripts and the live-server tests share: demo.py started as a subprocess on a
 free 127.0.0.1 port (so its memory is its own and measurable), REST calls to it, percentiles of
-timed calls, and a process's resident memory. Not run by itself; imported as `bench.harness`:
+timed calls, a process's resident memory, and how Chromium is launched. Not run by itself; imported as `bench.harness`:
 
     from bench.harness import start_server, call_queued, rss_mb
     server = start_server("--bench-floor")   # waits (bounded) for the first decode to answer
@@ -23,6 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # One session per caller, as the page and gradio_client each keep one: without it Gradio builds
 # a fresh session state (every component's config) for every call.
 SESSION = "bench-session"
+# Debian's Chromium, headless, with nothing reaching out (never `playwright install`)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def free_port():

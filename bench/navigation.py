@@ -30,12 +30,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.harness import ROOT, start_server  # noqa: E402
+from bench.harness import CHROMIUM, CHROMIUM_ARGS, ROOT, start_server  # noqa: E402
 
 BASELINE = "ac11097"  # the last commit whose slider decoded on the server (Gradio event per move)
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 # The baseline page shows the digit as an <img>: count the distinct sources it is given.
 COUNT_IMAGES = """() => {

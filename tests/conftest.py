@@ -30,12 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 import data  # noqa: E402  (needs ROOT on sys.path)
 import neural_network as nn  # noqa: E402
-from bench.harness import free_port  # noqa: E402
+from bench.harness import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
 TIERS = ("live", "browser", "train", "js")  # each also slow
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def pytest_collection_modifyitems(items):

@@ -23,6 +23,7 @@ from PIL import Image, ImageFile
 import api
 import checks
 import demo
+import directions as dirs
 import images
 import main_view
 import maps
@@ -30,6 +31,7 @@ import neural_network as nn
 import routes
 import store
 import tab_draw
+import tab_edit
 import tab_interpolate
 import tab_models
 import tab_morph
@@ -42,7 +44,8 @@ ELEM_IDS = {"lsn-map", "lsn-nav", "lsn-jump", *(f"lsn-jump-{i}" for i in range(1
             "lsn-header", "lsn-note", "lsn-jump-label", "lsn-seed", "lsn-random", "lsn-tabs",
             "lsn-sample-note", "lsn-samples", "lsn-sample-bars", "lsn-sample-presets", "lsn-steps",
             "lsn-sigma-x", "lsn-sigma-y", "lsn-upload", "lsn-morph"}
-API_NAMES = {"decode", "encode", "jump", "morph", "interpolate", "random", "sample", "models", "floor"}
+API_NAMES = {"decode", "encode", "jump", "morph", "interpolate", "random", "sample", "models", "floor",
+             "attributes", "edit", "measure"}
 
 
 @pytest.fixture(scope="module")
@@ -360,7 +363,8 @@ def uploads(tmp_path_factory):
 
 def test_encoding_shows_the_input_and_its_reconstruction(lm, draw, uploads):
     pair, text, state = tab_draw.ui_encode(uploads(draw("zero")), None)
-    assert set(state) == {"mu", "sigma"} and text.startswith(f"mu = ({state['mu'][0]:+.2f}, ")
+    assert set(state) == {"mu", "sigma", "z", "input", "text"} and state["z"] == state["mu"]
+    assert text.startswith(f"mu = ({state['mu'][0]:+.2f}, ")
     assert pair.size == (2 * 28 * 5 + 4 * 5, 28 * 5)
     x = (checks.prepared(draw("zero")) * 255).round().astype(np.uint8)
     assert np.array_equal(cell(pair, 0, 0, 5, 4), x) and x.max() == 255
@@ -400,7 +404,10 @@ def test_switching_model_updates_ranges_classes_and_clears_overlays():
     new = tab_models.ui_model("fashion_vae_beta4")
     assert set(new) == {"random", "prior", "sample_note",
                         "nav", "info", "header", "target", "start", "end", "path", "samples",
-                        "drawing", "compared", "compared_grids", *(f"jump_{i}" for i in range(10))}
+                        "drawing", "compared", "compared_grids", *(f"jump_{i}" for i in range(10)),
+                        *(f"edit_{a}" for a in dirs.ATTRIBUTES)}
+    # the Edit tab's rows show the new model's checked figures
+    assert new["edit_slant"] == tab_edit.label(fashion, "slant") and "Morpho" not in new["edit_slant"]
     # the navigator takes the model's name and extent; the page keeps z, clamped to it
     assert new["nav"].props == {"model": "fashion_vae_beta4", "extent": fashion.extent}
     assert [new[f"jump_{i}"].value for i in range(10)] == fashion.classes
@@ -701,3 +708,113 @@ def test_samples_stacked_by_sigma_0_are_named_on_the_map():
     assert any(a.text == "16 samples, 1 distinct (sigma 0)" for a in fig.layout.annotations)
     z = api.sample(0.5, 0.5, 1, 1, 16, 0)
     assert not any("distinct" in str(a.text) for a in maps.map_figure(None, ["samples"], samples=z).layout.annotations)
+
+
+# --- semantic directions: the Edit tab, the drawing's edits, the measured attributes, the API --
+
+def test_an_edit_moves_the_measured_attribute_of_the_decoded_digit_the_asked_way(lm):
+    z = lm.centres[1].tolist()  # slant is checked reliable for no model at 90/80; it goes the right way
+    j = dirs.ATTRIBUTES.index("slant")
+    for sign in (1, -1):
+        z2 = api.edit(z, "slant", sign * 0.2)
+        assert len(z2) == 2 and z2 != z
+        change = api.measure(z=z2)["slant"] - api.measure(z=z)["slant"]
+        assert np.sign(change) == sign, (sign, change)
+    # x and y are accepted for a 2-D model, and give the same edit as z
+    assert api.edit(None, "slant", 0.2, None, *z) == api.edit(z, "slant", 0.2)
+    assert api.measure(z=z) == api.measure(x=z[0], y=z[1])
+    assert api.measure(z=z)["slant"] == pytest.approx(dirs.measure_decoded(lm.model, np.array([z]))[0, j])
+
+
+@pytest.mark.parametrize("call, named", [
+    (lambda: api.edit([0.5], "thickness", 0.3), "z must be a list of 2 numbers"),
+    (lambda: api.edit([0.5, float("nan")], "thickness", 0.3), "z[1] must be a finite number"),
+    (lambda: api.edit(["a", 0], "thickness", 0.3), "z[0] must be a number, not 'a'"),
+    (lambda: api.edit([0, 0], "bold", 0.3), "attribute must be one of area, length"),
+    (lambda: api.edit([0, 0], "thickness", 9), "amount (thickness, in px) must be between -1.5 and 1.5"),
+    (lambda: api.edit([0, 0], "thickness", float("nan")), "amount (thickness, in px) must be a finite"),
+    (lambda: api.edit(None, "thickness", 0.3), "give z, a list of 2 numbers, or x and y"),
+    (lambda: api.measure(z=[0, 0, 0]), "z must be a list of 2 numbers"),
+    (lambda: api.attributes("nope"), "nope"),
+])
+def test_edit_and_measure_refuse_bad_input_by_name(call, named):
+    with pytest.raises(gr.Error) as e:
+        call()
+    assert named in e.value.message
+
+
+def test_measure_refuses_a_blank_image_and_measures_a_drawn_one(draw):
+    with pytest.raises(gr.Error, match="empty: no ink"):
+        api.measure(Image.new("L", (28, 28), 255))
+    one, zero = api.measure(draw("one")), api.measure(draw("zero"))
+    assert set(one) == set(dirs.ATTRIBUTES) and one["width"] < zero["width"] and one["area"] < zero["area"]
+
+
+def test_attributes_lists_each_attribute_with_the_model_cards_figures():
+    for name in nn.list_models():
+        listed = api.attributes(name)
+        table = store.STORE.get(name).atlas["directions"]["table"]
+        assert [a["name"] for a in listed] == dirs.ATTRIBUTES
+        for a in listed:
+            t = table[a["name"]]
+            assert (a["r2"], a["right_way"], a["kept_class"], a["reliable"]) == (
+                t["r2"], t["right_way"], t["kept_class"], t["reliable"])
+            assert a["max_amount"] == pytest.approx(dirs.MAX_AMOUNT * a["step"]) and len(a["weights"]) == 2
+
+
+def test_ui_edit_plays_15_positions_along_the_edits_moves_to_its_end(lm):
+    at = [round(v, 2) for v in lm.centres[7].tolist()]
+    end = api.edit(at, "width", 1.0)
+    assert tab_edit.ui_edit("width", 1, at, 1.0, False, None) == [round(v, 2) for v in end]
+    played = tab_edit.ui_edit("width", 1, at, 1.0, True, None)
+    assert played["z"] == [round(v, 2) for v in end] and len(played["path"]) == 15
+    assert played["path"][-1] == pytest.approx(end, abs=1e-4)
+    back = tab_edit.ui_edit("width", -1, at, 1.0, False, None)
+    assert np.sign(np.subtract(back, at) @ np.subtract(end, at)) == -1  # - goes the other way
+    with pytest.raises(gr.Error, match="amount"):
+        tab_edit.ui_edit("width", 1, at, None, True, None)  # the box holds "-"
+
+
+def test_the_navigator_gets_the_measured_attributes_and_the_arrows_where_z_settles(lm):
+    at = [round(v, 2) for v in lm.centres[2].tolist()]
+    local = main_view.ui_local(at, maps.OVERLAYS, None).props["local"]
+    assert local["at"] == at and local["model"] == lm.name
+    measured = api.measure(z=at)
+    assert [m[0] for m in local["measured"]] == dirs.ATTRIBUTES
+    assert [m[1] for m in local["measured"]] == [round(measured[a], 2) for a in dirs.ATTRIBUTES]
+    table = lm.atlas["directions"]["table"]
+    for name, move, reliable in local["arrows"]:
+        assert reliable == table[name]["reliable"] and len(move) == 2
+    # an arrow points where one + click's first move goes: along the local gradient
+    g = dirs.jacobian(lm.model, at, dirs.spread(lm.atlas))[dirs.ATTRIBUTES.index("width")]
+    move = dict((a, m) for a, m, _ in local["arrows"])["width"]
+    assert np.dot(move, g) > 0 and move[0] * g[1] - move[1] * g[0] == pytest.approx(0, abs=1e-3 * np.linalg.norm(g))
+    # without the "attribute arrows" overlay, no arrows
+    assert main_view.ui_local(at, maps.OVERLAYS[:-1], None).props["local"]["arrows"] == []
+
+
+def test_a_drawing_is_edited_from_where_its_last_edit_left_it(lm, draw, uploads):
+    _, _, state = tab_draw.ui_encode(uploads(draw("zero")), None)
+    image, text, once = tab_draw.ui_edit_drawing(1, state, "width", None)
+    assert once["z"] == api.edit(state["mu"], "width", 1.0) and once["mu"] == state["mu"]
+    assert image.size == (3 * 28 * 5 + 2 * 4 * 5, 28 * 5)  # input | reconstruction | edited
+    assert np.array_equal(cell(image, 0, 2, 5, 4), decoded(lm, once["z"])[0])
+    _, text, twice = tab_draw.ui_edit_drawing(1, once, "width", None)
+    assert twice["z"] == api.edit(once["z"], "width", 1.0)
+    assert "edited (width +1 px, width +1 px)" in text
+    assert tab_draw.go_to_drawing(twice, None) == [round(v, 2) for v in twice["z"]]
+    with pytest.raises(gr.Error, match="nothing encoded yet"):
+        tab_draw.ui_edit_drawing(1, None, "width", None)
+
+
+def test_the_heat_map_colours_the_grid_by_the_measured_attribute(lm):
+    xs, ys, values = maps.heat(lm.name, "area")
+    assert values.shape == (maps.HEAT_N, maps.HEAT_N) and ys[0] < ys[-1]
+    # the cell at row i, column j is the digit decoded at (xs[j], ys[i])
+    i, j = 3, 11
+    assert values[i, j] == pytest.approx(api.measure(z=[xs[j], ys[i]])["area"], rel=1e-6)
+    fig = maps.map_figure(lm.name, maps.OVERLAYS, heat_by="area")
+    assert fig.data[0].type == "heatmap" and "area" in fig.data[0].colorbar.title.text
+    assert maps.map_figure(lm.name, maps.OVERLAYS).data[0].type == "scatter"
+    with pytest.raises(gr.Error, match="attribute must be one of"):
+        maps.map_figure(lm.name, maps.OVERLAYS, heat_by="boldness")

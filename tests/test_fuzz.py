@@ -64,6 +64,10 @@ SLOTS = {  # each endpoint's arguments, in order, as a caller would fill them in
     "sample": [st.floats(-3, 3), st.floats(-3, 3), st.floats(0, 2), st.floats(0, 2),
                st.integers(1, 256), SEED, MODEL],
     "models": [],
+    "attributes": [MODEL],
+    "edit": [st.lists(XY, max_size=3), st.sampled_from(["thickness", "slant", "area", "bold"]),
+             st.floats(-3, 3), MODEL, XY, XY],
+    "measure": [st.none(), st.lists(XY, max_size=3), XY, XY, MODEL],
 }
 
 

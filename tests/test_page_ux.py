@@ -5,12 +5,15 @@ double-click on the map that resets the zoom without moving the point, and the r
 issue's list. Helpers from tests/pages.py, fixtures from conftest (live_url, chromium, shots);
 screenshots go to conftest's shots folder. Run: pytest tests/test_page_ux.py (skipped without /usr/bin/chromium)."""
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
 
 import api
 import checks
+import directions as dirs
 import images
 import store
 from pages import (
@@ -308,7 +311,7 @@ def test_the_phone_layout_shows_the_map_and_the_digit_and_every_tab_is_one_tap(l
         assert settled(page) != start
         # every tab is a visible button, one tap away (no "..." menu)
         page.locator("#lsn-tabs").scroll_into_view_if_needed()
-        for name in ["Morph", "Interpolate", "Sample", "Models", "Draw or upload"]:
+        for name in ["Morph", "Edit", "Interpolate", "Sample", "Models", "Draw or upload"]:
             tab = page.get_by_role("tab", name=name)
             assert tab.is_visible()
             tab.tap()
@@ -542,3 +545,92 @@ def test_defect_3_typed_x_values_commit_as_typed_and_a_non_number_is_named(page,
     assert float(page.input_value("#lsn-x input[type=range]")) == -0.25
     assert_same_digit(page, -0.25, cy)
     page.screenshot(path=shots / "defect3_typed_x.png")
+
+
+# --- digit attributes: measured beside the digit, the Edit tab, the arrows, the heat map ---------
+
+FRESH = ("() => { const a = document.querySelector('#lsn-attrs'); return a.dataset.stale === '' "
+         "&& a.textContent.includes('slant'); }")  # measured where z is
+
+
+def measured(page):
+    """The attributes shown beside the digit, {name: value}."""
+    text = page.locator("#lsn-attrs").inner_text()
+    return {p.split()[0]: float(p.split()[1]) for p in text.split(" · ")}
+
+
+@pytest.mark.parametrize("model", ["mnist_vae_beta4", "mnist_ae", "fashion_vae_beta4"])
+def test_an_edit_click_moves_z_along_the_attribute_with_its_arrows_and_measures(live_url, chromium, shots, model):
+    page = open_at(chromium, live_url, model)
+    try:
+        lm = store.STORE.get(model)
+        page.click("#lsn-jump-7")
+        x0, y0 = at_rest(page)
+        page.wait_for_function(FRESH)
+        before = measured(page)
+        assert before == pytest.approx({a: round(v, 2) for a, v in api.measure(z=[x0, y0], model=model).items()},
+                                       abs=0.011)
+        page.wait_for_function("() => document.querySelector('#lsn-arrows').dataset.arrows === '6'")
+        page.get_by_role("tab", name="Edit").click()
+        assert "right way" in page.locator("#lsn-edit-label-slant").inner_text()
+        figures = lm.atlas["directions"]["table"]["width"]
+        assert (("unreliable" in page.locator("#lsn-edit-label-width").inner_text())
+                == (not figures["reliable"]))
+        page.click("#lsn-edit-width-\\+")
+        page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z !== z",
+                               arg=f"{x0:g},{y0:g}")
+        x, y = at_rest(page)
+        assert [x, y] == [round(v, 2) for v in api.edit([x0, y0], "width", dirs.AMOUNTS["width"], model)]
+        assert_same_digit(page, x, y, model=model)
+        page.wait_for_function(FRESH)
+        assert measured(page)["width"] == pytest.approx(api.measure(z=[x, y], model=model)["width"], abs=0.011)
+        page.wait_for_function("() => +document.querySelector('#lsn-trail').dataset.points >= 3")
+        page.screenshot(path=shots / f"ux_edit_{model}.png", full_page=True)
+        # a press on the map moves z: the arrows go, the attributes fade, until it settles again
+        page.locator("#lsn-map").scroll_into_view_if_needed()
+        box = plot_area(page)
+        page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.32, box["y"] + box["height"] * 0.6)
+        assert page.locator("#lsn-arrows").get_attribute("data-arrows") == "0"
+        assert page.locator("#lsn-attrs").get_attribute("data-stale") == "1"
+        page.mouse.up()
+        page.wait_for_function(FRESH)
+        page.wait_for_function("() => document.querySelector('#lsn-arrows').dataset.arrows === '6'")
+        assert no_error_badge(page)
+    finally:
+        page.context.close()
+
+
+def test_the_map_can_be_coloured_by_an_attribute_of_the_decoded_digits(page, shots):
+    page.click("#lsn-heat input")
+    page.get_by_role("option", name="thickness", exact=True).click()
+    page.wait_for_function("() => { const gd = document.querySelector('#lsn-map .js-plotly-plot'); "
+                           "return gd.data[0].type === 'heatmap'; }", timeout=30000)
+    assert page.locator("#lsn-map .hm, #lsn-map .heatmaplayer image").count() >= 1
+    page.screenshot(path=shots / "ux_heat_thickness.png")
+
+
+def test_an_encoded_drawing_is_edited_beside_its_reconstruction(page, shots):
+    page.get_by_role("tab", name="Draw or upload").click()
+    pad = page.locator("#lsn-sketch .pixi-target canvas")
+    pad.wait_for()
+    page.wait_for_selector("#lsn-sketch .empty.wrap", state="detached")
+    page.locator("#lsn-draw-out").scroll_into_view_if_needed()
+    stroke(page, pad.bounding_box(), [(0.5, 0.2), (0.5, 0.4), (0.5, 0.6), (0.5, 0.8)])  # a 1
+    page.get_by_role("button", name="encode drawing").click()
+    out = page.locator("#lsn-draw-out textarea").first
+    page.wait_for_function("() => document.querySelector('#lsn-draw-out textarea').value.startsWith('mu = (')")
+    page.click("#lsn-draw-attr input")
+    page.get_by_role("option", name="width", exact=True).click()
+    for _ in range(2):
+        page.click("#lsn-draw-\\+")
+        page.wait_for_function("(n) => (document.querySelector('#lsn-draw-out textarea').value"
+                               ".match(/width \\+1 px/g) || []).length === n", arg=_ + 1)
+    text = out.input_value()
+    reconstructed, edited = (float(v) for v in re.findall(r"([\d.]+) px (?:reconstructed|edited)", text))
+    assert edited > reconstructed, text  # two clicks wider, measured on the decoded digits
+    width = page.evaluate("() => document.querySelector('#lsn-draw-out').closest('.column')"
+                          ".querySelector('img').naturalWidth")
+    assert width == 3 * 28 * 5 + 2 * 4 * 5  # input | reconstruction | edited
+    page.screenshot(path=shots / "ux_drawing_edited.png", full_page=True)

@@ -23,7 +23,10 @@
   else (root.LSN = root.LSN || {}).map = api;
 })(typeof self !== 'undefined' ? self : this, (root) => {
   'use strict';
-  const DOUBLE_MS = 500;  // a second press this soon (and within 6 px) is a double-click's
+  const DOUBLE_MS = 500;
+  const ARROW_PX = [30, 110];  // an arrow's drawn length is kept within these (its direction is true)
+  const ARROW_COLOURS = {area: '#d62728', length: '#ff7f0e', thickness: '#2ca02c', slant: '#9467bd',
+                         width: '#1f77b4', height: '#8c564b'};  // a second press this soon (and within 6 px) is a double-click's
   const KEYS = {ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1]};
 
   // --- geometry: g = {box: the plot area in viewport pixels, xr, yr: the axis ranges} --------
@@ -45,12 +48,28 @@
     return z.map((v, i) => v + (dir[i] || 0) * k * (extent[2 * i + 1] - extent[2 * i]));
   };
 
+  // Each arrow's tip in canvas pixels (w x h over the plot area): at + move, its length kept
+  // within ARROW_PX; a move of 0 (a flat or blank attribute) gets no arrow.
+  const arrowEnds = (g, at, list, w, h) => {
+    const [u0, v0] = toUV(g, at);
+    const ends = [];
+    for (const [name, move, reliable] of list) {
+      const [u1, v1] = toUV(g, at.map((v, i) => v + move[i]));
+      const dx = (u1 - u0) * w, dy = (v1 - v0) * h, len = Math.hypot(dx, dy);
+      if (!(len > 0)) continue;
+      const k = Math.min(Math.max(len, ARROW_PX[0]), ARROW_PX[1]) / len;
+      ends.push([name, [u0 * w + k * dx, v0 * h + k * dy], reliable]);
+    }
+    return ends;
+  };
+
   class MapView {
     constructor(host, nav) {
       this.host = host;
       this.nav = nav;
       this.g = null;
       this.trailPoints = [];
+      this.here = null;
       this.drag = null;
       this.lastPress = null;
       host.tabIndex = 0;
@@ -72,6 +91,7 @@
       this.measure();
       if (this.nav.at()) this.mark(this.nav.at());
       this.drawTrail();
+      this.drawArrows();
     }
 
     attach(gd) {
@@ -202,6 +222,51 @@
       for (const z of points) { const [px, py] = at(z); ctx.fillRect(px - 1.5, py - 1.5, 3, 3); }
     }
 
+    // The attribute arrows (main_view.ui_local): from the point the server measured, one +
+    // click's move of each attribute, labelled; an attribute the model's checks found
+    // unreliable dashed. null hides them (z has moved on from that point).
+    arrows(here) {
+      if (here === this.here) return;
+      this.here = here;
+      this.drawArrows();
+    }
+
+    drawArrows() {
+      if (!this.g && !this.measure()) return;
+      const c = this.overlay('lsn-arrows'), w = c.width, h = c.height, ctx = c.getContext('2d');
+      ctx.clearRect(0, 0, w, h);
+      const here = this.here, list = (here && here.arrows) || [];
+      c.dataset.arrows = String(list.length);
+      if (!list.length) return;
+      const [u0, v0] = toUV(this.g, here.at), x0 = u0 * w, y0 = v0 * h;
+      ctx.font = 'bold 11px sans-serif';
+      ctx.lineJoin = 'round';
+      for (const [name, move, reliable] of arrowEnds(this.g, here.at, list, w, h)) {
+        const [x1, y1] = move;
+        ctx.strokeStyle = ctx.fillStyle = ARROW_COLOURS[name] || 'black';
+        ctx.lineWidth = 2;
+        ctx.setLineDash(reliable === false ? [4, 3] : []);
+        ctx.beginPath();
+        ctx.moveTo(x0, y0);
+        ctx.lineTo(x1, y1);
+        ctx.stroke();
+        ctx.setLineDash([]);
+        const a = Math.atan2(y1 - y0, x1 - x0);
+        ctx.beginPath();
+        ctx.moveTo(x1, y1);
+        ctx.lineTo(x1 - 8 * Math.cos(a - 0.4), y1 - 8 * Math.sin(a - 0.4));
+        ctx.lineTo(x1 - 8 * Math.cos(a + 0.4), y1 - 8 * Math.sin(a + 0.4));
+        ctx.fill();
+        // the name beyond the tip, on a white halo so that the dots beneath do not hide it
+        const tx = x1 + 4 * Math.cos(a) - (Math.cos(a) < 0 ? ctx.measureText(name).width : 0);
+        const ty = y1 + 6 * Math.sin(a) + 4;
+        ctx.lineWidth = 3;
+        ctx.strokeStyle = 'rgba(255, 255, 255, 0.9)';
+        ctx.strokeText(name, tx, ty);
+        ctx.fillText(name, tx, ty);
+      }
+    }
+
     previewBox() {
       let box = document.getElementById('lsn-preview');
       if (!box) {
@@ -237,5 +302,5 @@
       if (box) box.style.display = 'none';
     }
   }
-  return {toZ, toUV, inside, clamp, keyStep, MapView};
+  return {toZ, toUV, inside, clamp, keyStep, arrowEnds, MapView};
 });

@@ -2,7 +2,8 @@
  * #lsn-nav; this file is the end of its js_on_load, after decoder.js, numbers.js, nearest.js,
  * address.js, digit.js, glue.js and map.js). Its value is the position [x, y], or, when the
  * server sends one, {z, path}: a path to animate, ending at z. Its props are the model's name
- * and extent. Gradio runs this body with `element` (the component's template,
+ * and extent, and `local`: what the server measured where z settled (main_view.ui_local: the
+ * digit's attributes, the attribute arrows), shown while z stays there. Gradio runs this body with `element` (the component's template,
  * web/navigator.html), `props`, `watch` and `trigger`.
  *
  *   - every move is drawn here, with no request: the digit (the model's decoder runs in the page,
@@ -25,11 +26,11 @@ const shared = LSN.address.opened(location.hash);
 if (shared) location.replace(`${location.pathname}${shared}`);  // the server restores it on load
 
 const stats = window.lsnBench ? (window.lsnStats = {paints: 0, latencies: [], mode: 'loading'}) : null;
-const S = {model: null, extent: null, dec: null, atlas: null, local: false, ready: false,
+const S = {model: null, extent: null, dec: null, atlas: null, local: false, ready: false, here: null,
            at: null, settled: null, seen: null, drawn: '', animation: null, syncTimer: null, urlTimer: null};
 const $ = (sel) => element.querySelector(sel);
 const digit = new LSN.Digit($('#lsn-canvas'), $('#lsn-server-digit'));
-const status = $('#lsn-status'), ztext = $('#lsn-z');
+const status = $('#lsn-status'), ztext = $('#lsn-z'), attrs = $('#lsn-attrs');
 const axes = [...element.querySelectorAll('.lsn-axis')].map((box) => ({
   name: box.querySelector('label').textContent.trim(),
   num: box.querySelector('.lsn-num'), range: box.querySelector('input[type=range]'),
@@ -54,8 +55,24 @@ const draw = (z) => {
   else digit.fetch(`api/decode.png?x=${z[0]}&y=${z[1]}&scale=10&model=${encodeURIComponent(S.model)}`);
   digit.canvas.dataset.z = z.join(',');
   if (view) view.mark(z);
+  freshen();
   if (stats && !stats.paints++) stats.firstPaint = performance.now();
   return true;
+};
+
+// The measured attributes and the arrows hold for the point the server measured: shown while z
+// is there, faded (the attributes) or hidden (the arrows) once it moves on.
+const freshen = () => {
+  const fresh = Boolean(S.here && S.at && S.here.model === S.model && same(S.here.at, S.at));
+  attrs.dataset.stale = fresh ? '' : '1';
+  if (view) view.arrows(fresh ? S.here : null);
+};
+const showLocal = () => {
+  const here = props.local;
+  S.here = here && here.model === S.model && Array.isArray(here.at) ? here : null;
+  attrs.textContent = S.here ? S.here.measured.map(([name, v, unit]) =>
+    `${name} ${v === null ? '–' : `${v} ${unit}`}`).join(' · ') : '';
+  freshen();
 };
 
 // The boxes, ranges and z text show S.at (a box being typed into keeps what is typed).
@@ -210,5 +227,6 @@ const follow = () => {
   }
 };
 watch(['value', 'model', 'extent'], follow);
+watch(['local'], showLocal);
 follow();
 LSN.glue.whenFound('#lsn-sketch', LSN.glue.armBrush);

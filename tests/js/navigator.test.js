@@ -60,3 +60,21 @@ test('the map maps a pixel to z and back, clamps, and steps by key', () => {
   assert.deepStrictEqual(map.keyStep([0, 10, 0, 20], [5, 5], 'ArrowUp', true), [5, 7]);
   assert.strictEqual(map.keyStep([0, 10, 0, 20], [5, 5], 'a', false), null);
 });
+
+test('an attribute arrow points along its move, kept between 30 and 110 px', () => {
+  // 100 x 100 px showing z in [0, 10] x [0, 10]: 10 px a unit, y up
+  const g = {box: {left: 0, top: 0, width: 100, height: 100}, xr: [0, 10], yr: [0, 10]};
+  const at = [5, 5];  // the centre, pixel (50, 50)
+  const ends = map.arrowEnds(g, at, [
+    ['width', [5, 0], true],       // 50 px to the right: drawn as it is
+    ['slant', [0, 0.5], false],    // 5 px up: lengthened to 30 px, its direction kept
+    ['area', [-20, 0], true],      // 200 px to the left: shortened to 110 px
+    ['height', [0, 0], true],      // no move (a flat or blank attribute): no arrow
+  ], 100, 100);
+  assert.deepStrictEqual(ends.map((e) => e[0]), ['width', 'slant', 'area']);
+  const [w, s, a] = ends.map((e) => e[1]);
+  assert.deepStrictEqual(w, [100, 50]);
+  assert.ok(Math.abs(s[0] - 50) < 1e-9 && Math.abs(s[1] - 20) < 1e-9);
+  assert.ok(Math.abs(a[0] - -60) < 1e-9 && a[1] === 50);
+  assert.strictEqual(ends[1][2], false);  // unreliable: the page dashes it
+});
