@@ -19,9 +19,7 @@ from pathlib import Path
 import gradio as gr
 
 import api
-import directions as dirs
 import maps
-import morphometry as mm
 import ui
 from checks import MAX_SEED, clamp_note, integer, number, parsed
 from store import STORE
@@ -65,12 +63,8 @@ def layout(p, lm):
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=560):
             p.plot = gr.Plot(show_label=False, elem_id="lsn-map")
-            with gr.Row(equal_height=True):
-                p.overlays = gr.CheckboxGroup(maps.OVERLAYS, value=maps.OVERLAYS[1:],
-                                              show_label=False, container=False, scale=3)
-                p.heat = gr.Dropdown([maps.NO_HEAT, *dirs.ATTRIBUTES], value=maps.NO_HEAT,
-                                     label="colour the map by the decoded digits'", scale=1,
-                                     min_width=160, elem_id="lsn-heat")
+            p.overlays = gr.CheckboxGroup(maps.OVERLAYS, value=maps.OVERLAYS[1:], show_label=False,
+                                          container=False)
         with gr.Column(scale=2, min_width=420):
             # its value is the position, at the prior's mean (or nearest to it) to begin with
             p.nav = gr.HTML(ui.go_to(0, 0, lm.name), model=lm.name, extent=lm.extent,
@@ -89,7 +83,8 @@ def layout(p, lm):
 
 
 def redraw(p):
-    """The event options that redraw the map from the model and its overlays."""
+    """The event options that redraw the map from the model, its overlays and its heat map (the
+    Edit tab's choice)."""
     return dict(fn=maps.map_figure, inputs=[p.model, p.overlays, p.path, p.samples, p.drawing, p.heat],
                 outputs=p.plot, show_progress="hidden", **PRIVATE)
 
@@ -106,11 +101,6 @@ def wire(p):
         b.click(toasted(functools.partial(go_to_class, i)), [p.model], p.nav,
                 show_progress="hidden", **PRIVATE)
     p.overlays.change(**redraw(p))
-    p.heat.change(**redraw(p))
-    # where z settles, its digit's measured attributes and the attributes' arrows (web/map.js)
-    for event in (p.demo.load, p.nav.change, p.overlays.change):
-        event(toasted(ui_local), [p.nav, p.overlays, p.model], p.nav, show_progress="hidden",
-              trigger_mode="always_last", **PRIVATE)
 
 
 def ui_from_url(request: gr.Request):
@@ -135,23 +125,6 @@ def ui_from_url(request: gr.Request):
 def go_to_class(i, model):
     """A class button: go to class i's centre."""
     return ui.go_to(*api.jump(i, model), model)
-
-
-def ui_local(at, overlays, model):
-    """The navigator's `local` prop for its value: the decoded digit's measured attributes and,
-    with the "attribute arrows" overlay, one + click's move of each attribute from there
-    (directions.local_moves), with whether the model's checks found it reliable."""
-    lm = STORE.get(model)
-    z = ui.at(at, model)
-    moves, measured = dirs.local_moves(lm.model, z, dirs.spread(lm.atlas))
-    table = lm.atlas.get("directions", {}).get("table", {})
-    arrows = maps.ARROWS in (overlays or ())
-    return gr.HTML(local={
-        "at": list(ui.go_to(*z, model)), "model": lm.name,
-        "measured": [[a, None if v != v else round(v, 2), unit]  # NaN: a blank decode
-                     for (a, unit), v in zip(mm.ATTRIBUTES.items(), measured.values())],
-        "arrows": [[a, [round(float(d), 4) for d in moves[a]], table.get(a, {}).get("reliable")]
-                   for a in dirs.ATTRIBUTES] if arrows else []})
 
 
 def ui_random(seed, last, model):

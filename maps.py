@@ -24,8 +24,7 @@ from store import STORE
 
 MAP_POINTS = 3000  # atlas codes drawn on the map
 MANIFOLD_N = 20  # the decoded-manifold background is an n x n grid of digits
-ARROWS = "attribute arrows"  # drawn by the page (web/map.js), from main_view.ui_local
-OVERLAYS = ["decoded manifold", "interpolation path", "samples", "drawing", ARROWS]
+OVERLAYS = ["decoded manifold", "interpolation path", "samples", "drawing"]
 NO_HEAT = "nothing"  # the background is not coloured by an attribute
 HEAT_N = 20  # the attribute heat map measures an n x n grid of decoded digits
 MAP_AREA_PX = (712, 451)  # the map's plot area on a 1366 px wide page, which the labels are sized for

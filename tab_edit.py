@@ -4,7 +4,9 @@ z along the attribute's local direction (directions.py), animated on the page li
 row shows how often the model's checked edits did what they say (the model card's figures) and
 marks an attribute that misses the bar unreliable for that model. Its layout, wiring and handler.
 
-Above main_view.py (the navigator, whose value it takes and returns); assembled by demo.py. Tested
+Also where z settles, the digit's measured attributes and the map's arrows (ui_local, shown by
+the navigator), and the map's heat map of an attribute. Above main_view.py (the navigator, whose
+value it takes and returns); assembled by demo.py. Tested
 in tests/test_demo_handlers.py and in Chromium by tests/test_page_ux.py.
 """
 
@@ -16,6 +18,8 @@ import numpy as np
 import api
 import checks
 import directions as dirs
+import main_view
+import maps
 import morphometry as mm
 import ui
 from store import STORE
@@ -26,8 +30,8 @@ Each attribute is **measured on the decoded digit** (area, stroke length and thi
 width, height; Castro et al. 2019, Morpho-MNIST). A click moves z so that the attribute changes
 by about the amount, following its direction *where z is* (the gradient of the measurement), in
 3 small moves. Beside each: of 400 checked edits from 200 starting points, how many went the
-right way and how many kept the digit's class. The map's arrows (its "attribute arrows" overlay)
-show one + click from z, dashed where the edit is unreliable for the model."""
+right way and how many kept the digit's class. The map's arrows show one + click from z, dashed
+where the edit is unreliable for the model."""
 
 
 def label(lm, attribute):
@@ -61,10 +65,19 @@ def layout(p, lm):
                 for sign, text in ((-1, "−"), (1, "+")):
                     p.edit_buttons.append((a, sign, gr.Button(text, size="sm", min_width=48, scale=0,
                                                               elem_id=f"lsn-edit-{a}-{text}")))
-        p.edit_animate = gr.Checkbox(label="animate", value=True, elem_id="lsn-edit-animate")
+        with gr.Row(equal_height=True):
+            p.edit_animate = gr.Checkbox(label="animate", value=True, elem_id="lsn-edit-animate")
+            p.arrows = gr.Checkbox(label="arrows on the map", value=True, elem_id="lsn-arrows-on")
+            p.heat = gr.Dropdown([maps.NO_HEAT, *dirs.ATTRIBUTES], value=maps.NO_HEAT,
+                                 label="colour the map by the decoded digits'", elem_id="lsn-heat")
 
 
 def wire(p):
+    p.heat.change(**main_view.redraw(p))
+    # where z settles: its digit's measured attributes and the attributes' arrows (web/map.js)
+    for event in (p.demo.load, p.nav.change, p.arrows.change):
+        event(toasted(ui_local), [p.nav, p.arrows, p.model], p.nav, show_progress="hidden",
+              trigger_mode="always_last", **PRIVATE)
     for a, sign, button in p.edit_buttons:
         # preprocess=False: the amount as sent (None while the box holds "-"), refused by name
         button.click(toasted(functools.partial(ui_edit, a, sign)),
@@ -89,3 +102,19 @@ def ui_edit(attribute, sign, at, amount, animate, model):
     t = np.linspace(0, length[-1], 16)[1:]
     return {"z": end, "path": [[round(float(np.interp(s, length, path[:, i])), 4) for i in range(2)]
                                for s in t]}
+
+
+def ui_local(at, arrows, model):
+    """The navigator's `local` prop for its value: the decoded digit's measured attributes and,
+    with arrows, one + click's move of each attribute from there (directions.local_moves), with
+    whether the model's checks found it reliable."""
+    lm = STORE.get(model)
+    z = ui.at(at, model)
+    moves, measured = dirs.local_moves(lm.model, z, dirs.spread(lm.atlas))
+    table = lm.atlas.get("directions", {}).get("table", {})
+    return gr.HTML(local={
+        "at": ui.go_to(*z, model), "model": lm.name,
+        "measured": [[a, None if v != v else round(v, 2), mm.ATTRIBUTES[a]]  # NaN: a blank decode
+                     for a, v in measured.items()],
+        "arrows": [[a, [round(float(d), 4) for d in moves[a]], table.get(a, {}).get("reliable")]
+                   for a in dirs.ATTRIBUTES] if arrows else []})

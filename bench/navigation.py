@@ -12,7 +12,8 @@ Counted per drag:
   digits/s   distinct digits drawn per second of dragging: this page counts its own paints
              (window.lsnStats, web/navigator.js); the baseline's digit is an <img> whose src
              changes per answer, counted by a MutationObserver;
-  requests   every request the page sent between mouse.down and mouse.up (page.on("request"));
+  requests   every request the page sent between mouse.down and mouse.up (page.on("request"); the
+             release itself settles z, and the page then asks for the digit's measured attributes);
   latency    this page only: from each input event's timeStamp to its digit drawn (p50 / p95);
 and per page: navigation start to the first digit drawn by the page's own decoder, and the bytes
 of the model file it fetched (GET /api/model/NAME).
@@ -65,10 +66,10 @@ def drag(page, box, seconds, local, requests, horizontal=False):
         dy = 0 if horizontal else 0.3 * box["height"] * math.sin(i / 9)
         page.mouse.move(x0 + 0.7 * box["width"] * u, y0 + dy)
         i += 1
-    page.mouse.up()
     elapsed = time.perf_counter() - t0
+    during = len(requests) - sent  # before the release, whose settle the server is told of
+    page.mouse.up()
     time.sleep(0.3)  # the baseline's last answers land
-    during = len(requests) - sent
     latencies = page.evaluate("window.lsnStats.latencies") if local else []
     return (drawn(page, local) - before) / elapsed, during, latencies, i / elapsed
 

@@ -777,7 +777,7 @@ def test_ui_edit_plays_15_positions_along_the_edits_moves_to_its_end(lm):
 
 def test_the_navigator_gets_the_measured_attributes_and_the_arrows_where_z_settles(lm):
     at = [round(v, 2) for v in lm.centres[2].tolist()]
-    local = main_view.ui_local(at, maps.OVERLAYS, None).props["local"]
+    local = tab_edit.ui_local(at, True, None).props["local"]
     assert local["at"] == at and local["model"] == lm.name
     measured = api.measure(z=at)
     assert [m[0] for m in local["measured"]] == dirs.ATTRIBUTES
@@ -789,8 +789,8 @@ def test_the_navigator_gets_the_measured_attributes_and_the_arrows_where_z_settl
     g = dirs.jacobian(lm.model, at, dirs.spread(lm.atlas))[dirs.ATTRIBUTES.index("width")]
     move = dict((a, m) for a, m, _ in local["arrows"])["width"]
     assert np.dot(move, g) > 0 and move[0] * g[1] - move[1] * g[0] == pytest.approx(0, abs=1e-3 * np.linalg.norm(g))
-    # without the "attribute arrows" overlay, no arrows
-    assert main_view.ui_local(at, maps.OVERLAYS[:-1], None).props["local"]["arrows"] == []
+    # with the arrows off, none
+    assert tab_edit.ui_local(at, False, None).props["local"]["arrows"] == []
 
 
 def test_a_drawing_is_edited_from_where_its_last_edit_left_it(lm, draw, uploads):

@@ -603,6 +603,7 @@ def test_an_edit_click_moves_z_along_the_attribute_with_its_arrows_and_measures(
 
 
 def test_the_map_can_be_coloured_by_an_attribute_of_the_decoded_digits(page, shots):
+    page.get_by_role("tab", name="Edit").click()
     page.click("#lsn-heat input")
     page.get_by_role("option", name="thickness", exact=True).click()
     page.wait_for_function("() => { const gd = document.querySelector('#lsn-map .js-plotly-plot'); "

@@ -222,7 +222,7 @@
       for (const z of points) { const [px, py] = at(z); ctx.fillRect(px - 1.5, py - 1.5, 3, 3); }
     }
 
-    // The attribute arrows (main_view.ui_local): from the point the server measured, one +
+    // The attribute arrows (tab_edit.ui_local): from the point the server measured, one +
     // click's move of each attribute, labelled; an attribute the model's checks found
     // unreliable dashed. null hides them (z has moved on from that point).
     arrows(here) {

@@ -2,7 +2,7 @@
  * #lsn-nav; this file is the end of its js_on_load, after decoder.js, numbers.js, nearest.js,
  * address.js, digit.js, glue.js and map.js). Its value is the position [x, y], or, when the
  * server sends one, {z, path}: a path to animate, ending at z. Its props are the model's name
- * and extent, and `local`: what the server measured where z settled (main_view.ui_local: the
+ * and extent, and `local`: what the server measured where z settled (tab_edit.ui_local: the
  * digit's attributes, the attribute arrows), shown while z stays there. Gradio runs this body with `element` (the component's template,
  * web/navigator.html), `props`, `watch` and `trigger`.
  *
