@@ -195,6 +195,26 @@ def save_atlas(path, mu, sigma, labels, centres, classes, dataset, directions=No
     save_checkpoint(path, tensors, meta)
 
 
+MAP_POINTS = 3000  # the test codes the map draws (the first of the test split), whose images ship
+
+
+def test_images_path(dataset):
+    """pretrained/DATASET.test_images.safetensors (its dot keeps it off the list of models)."""
+    return model_path(f"{dataset}.test_images")
+
+
+def save_test_images(dataset, x):
+    """The images behind the map's dots, uint8 [MAP_POINTS, 28, 28], the page's dot cards."""
+    save_checkpoint(test_images_path(dataset), {"images": torch.as_tensor(x).to(torch.uint8)},
+                    {"dataset": dataset})
+
+
+def load_test_images(dataset):
+    """-> uint8 tensor [MAP_POINTS, 28, 28]: the first test images of `dataset`."""
+    tensors, _ = load_checkpoint(test_images_path(dataset))
+    return tensors["images"]
+
+
 def load_atlas(model_name_or_path=None):
     """-> dict(mu, sigma, labels, centres as tensors; classes, dataset, extent; and, where the
     atlas has them, directions: {"weights", "bias", "table"}) of a model."""

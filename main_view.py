@@ -95,6 +95,7 @@ def wire(p):
     # (tab_models.ui_model) reads the navigator as set here
     p.demo.load(toasted(ui_from_url), None, [p.nav, p.model], show_progress="hidden", **PRIVATE)
     p.nav.refused(ui.said, None, None, show_progress="hidden", **PRIVATE)
+    p.seed.input(lambda: None, None, p.last_seed, show_progress="hidden", **PRIVATE)  # typed: as typed
     p.random.click(toasted(ui_random), [p.seed, p.last_seed, p.model], [p.nav, p.seed, p.last_seed],
                    show_progress="hidden", **PRIVATE)
     for i, b in enumerate(p.jumps):
@@ -130,7 +131,8 @@ def go_to_class(i, model):
 def ui_random(seed, last, model):
     """The random button: z ~ N(0, I) drawn with the seed in the box, which then shows the seed
     used (twice: the box and `last`, a state). The box still showing the last seed used draws
-    with the next one, so each press is a new point and a typed seed is used as typed."""
+    with the next one, so each press is a new point; a seed typed into the box (which clears
+    `last`, even when it is the same number) is used as typed, so it reproduces its draw."""
     seed = integer(seed, "seed", 0, MAX_SEED)
     if seed == last:
         seed = (seed + 1) % (MAX_SEED + 1)

@@ -22,11 +22,12 @@ import morphometry as mm
 from neural_network import decode_uint8
 from store import STORE
 
-MAP_POINTS = 3000  # atlas codes drawn on the map
+MAP_POINTS = lu.MAP_POINTS  # atlas codes drawn on the map
 MANIFOLD_N = 20  # the decoded-manifold background is an n x n grid of digits
 OVERLAYS = ["decoded manifold", "interpolation path", "samples", "drawing"]
 NO_HEAT = "nothing"  # the background is not coloured by an attribute
 HEAT_N = 20  # the attribute heat map measures an n x n grid of decoded digits
+INSET_PX = 40  # q(z|x) whose 2-sigma ellipse is narrower than this on the map gets an inset
 MAP_AREA_PX = (712, 451)  # the map's plot area on a 1366 px wide page, which the labels are sized for
 
 
@@ -141,21 +142,64 @@ def map_figure(model, overlays=(), path=None, samples=None, drawing=None, heat_b
             notes.append(dict(x=s[0, 0], y=s[0, 1], text=f"{len(s)} samples, {distinct} distinct "
                               "(sigma 0)", showarrow=True, ax=60, ay=-36,
                               bgcolor="rgba(255,255,255,0.85)", font=dict(size=11)))
+    layout = dict(base["layout"])
     if drawing and "drawing" in overlays:
-        (mx, my), (sx, sy) = drawing["mu"], drawing["sigma"]
-        t = np.linspace(0, 2 * np.pi, 61)
-        data.append(dict(type="scatter", x=mx + sx * np.cos(t), y=my + sy * np.sin(t),
-                         mode="lines", name="drawing (1 sigma)",
-                         line=dict(color="crimson", width=2)))
-        data.append(dict(type="scatter", x=[mx], y=[my], mode="markers", name="drawing",
-                         marker=dict(symbol="star", size=14, color="crimson")))
+        sigma = max(drawing["sigma"])
+        inset = 0 < 4 * sigma / units_per_px(map_view(lm)) < INSET_PX
+        data += posterior(drawing, numbered=not inset)
         if drawing.get("z", drawing["mu"]) != drawing["mu"]:  # edited in the Draw tab
-            (ex, ey) = drawing["z"]
+            (mx, my), (ex, ey) = drawing["mu"], drawing["z"]
             data.append(dict(type="scatter", x=[mx, ex], y=[my, ey], mode="lines+markers",
                              name="drawing, edited", line=dict(color="crimson", dash="dot"),
                              marker=dict(symbol=["star", "star-open"], size=14, color="crimson")))
-    return go.Figure({"data": data, "layout": {**base["layout"], "annotations": notes}},
+        # q(z|x) smaller than INSET_PX on the map: magnified in an inset, top right (a press
+        # there does not move z, web/map.js)
+        if inset:
+            data += posterior(drawing, "x2", "y2")
+            (mx, my), half = drawing["mu"], 3.5 * sigma
+            axis = dict(showgrid=False, zeroline=False, showline=True, linecolor="#888",
+                        mirror=True, showticklabels=False, ticks="")
+            layout.update(
+                xaxis2=dict(axis, domain=[0.70, 0.99], range=[mx - half, mx + half], anchor="y2"),
+                yaxis2=dict(axis, domain=[0.66, 0.99], range=[my - half, my + half], anchor="x2",
+                            scaleanchor="x2", scaleratio=1))
+            magnified = units_per_px(map_view(lm)) * 0.29 * MAP_AREA_PX[0] / (2 * half)
+            notes.append(dict(xref="x2 domain", yref="y2 domain", x=0.02, y=0.98, showarrow=False,
+                              xanchor="left", yanchor="top", font=dict(size=10),
+                              text=f"q(z|x), magnified {magnified:.0f}x"))
+    return go.Figure({"data": data, "layout": {**layout, "annotations": notes}},
                      _validate=False)
+
+
+def units_per_px(view):
+    """z units a pixel of the desktop map (MAP_AREA_PX) showing `view` on equal-scale axes."""
+    return max((view[1] - view[0]) / MAP_AREA_PX[0], (view[3] - view[2]) / MAP_AREA_PX[1])
+
+
+def posterior(drawing, xaxis="x", yaxis="y", numbered=True):
+    """An encoded image's q(z|x) as map traces on axes (xaxis, yaxis): its 1- and 2-sigma
+    ellipses, mu (a star) and the samples drawn from it (tab_draw.ui_sample), numbered as in the
+    Draw tab's strip and text (which give each one's eps)."""
+    (mx, my), (sx, sy) = drawing["mu"], drawing["sigma"]
+    t = np.linspace(0, 2 * np.pi, 61)
+    axes = dict(xaxis=xaxis, yaxis=yaxis, showlegend=xaxis == "x")
+    traces = [dict(type="scatter", x=mx + r * sx * np.cos(t), y=my + r * sy * np.sin(t),
+                   mode="lines", name=f"q(z|x) {r}σ", legendgroup="drawing",
+                   line=dict(color="crimson", width=2 if r == 1 else 1, dash="solid" if r == 1 else "dash"),
+                   **axes)
+              for r in (1, 2) if sx or sy]
+    traces.append(dict(type="scatter", x=[mx], y=[my], mode="markers", name="drawing",
+                       legendgroup="drawing", marker=dict(symbol="star", size=14, color="crimson"), **axes))
+    samples = drawing.get("samples") or []
+    if samples:
+        z = np.array([s["z"] for s in samples])
+        traces.append(dict(type="scatter", x=z[:, 0], y=z[:, 1],
+                           mode="markers+text" if numbered else "markers",
+                           name="q(z|x) samples", legendgroup="drawing",
+                           text=[f"{k + 1}" for k in range(len(samples))],
+                           textposition="top center", textfont=dict(size=10),
+                           marker=dict(symbol="circle-open", size=8, color="crimson"), **axes))
+    return traces
 
 
 def base_map(lm, with_manifold):
@@ -184,6 +228,22 @@ def base_map(lm, with_manifold):
         fig.add_annotation(x=cx, y=cy, ax=lx, ay=ly, axref="x", ayref="y", showarrow=moved,
                            arrowwidth=1, arrowcolor="#555", text=f"<b>{name}</b>",
                            bgcolor="rgba(255,255,255,0.75)", font=dict(size=12))
+    # The region z can reach (the extent: a click beyond it goes nowhere, web/map.js) outlined,
+    # the map beyond it greyed; for a VAE, the prior's 1- and 2-sigma circles for scale.
+    xmin, xmax, ymin, ymax = lm.extent
+    far = 1e4  # beyond any view
+    for x0, x1, y0, y1 in [(-far, xmin, -far, far), (xmax, far, -far, far),
+                           (xmin, xmax, -far, ymin), (xmin, xmax, ymax, far)]:
+        fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor="rgba(0, 0, 0, 0.07)",
+                      line=dict(width=0), layer="below")
+    fig.add_shape(type="rect", x0=xmin, x1=xmax, y0=ymin, y1=ymax, layer="below",
+                  line=dict(color="#777", width=1, dash="dash"))
+    if lm.has_prior:
+        for r in (1, 2):
+            fig.add_shape(type="circle", x0=-r, x1=r, y0=-r, y1=r, layer="below",
+                          line=dict(color="#999", width=1, dash="dot"))
+            fig.add_annotation(x=0, y=r, text=f"prior {r}σ", showarrow=False, yshift=7,
+                               font=dict(size=10, color="#555"))
     # dragmode False: a press or a drag on the map moves the position (web/), so zooming is the
     # toolbar's +/-/reset (always shown) or the wheel; the hover preview shows the digit under
     # the pointer, so Plotly's own hover labels are off.
@@ -195,8 +255,11 @@ def base_map(lm, with_manifold):
     # phone). Equal aspect: a unit of z1 is as long as a unit of z2, so the shapes are true.
     xmin, xmax, ymin, ymax = view
     fig.update_layout(margin=dict(l=48, r=10, t=10, b=30), uirevision=lm.name,
+                      meta=dict(model=lm.name, view=view),  # the view asked for (web/glue.js)
                       xaxis=dict(range=[xmin, xmax], title=dict(text="z1", **axis)),
                       yaxis=dict(range=[ymin, ymax], title=dict(text="z2", **axis),
                                  scaleanchor="x", scaleratio=1),
-                      legend=dict(orientation="h", y=-0.09, font=dict(size=11)), plot_bgcolor="white")
+                      legend=dict(orientation="h", y=-0.09, font=dict(size=11),
+                                  title=dict(text="click a class to hide it:", side="left")),
+                      plot_bgcolor="white")
     return fig.to_dict()

@@ -3,6 +3,7 @@ HTTP cache, <img src> or notebook can use, the upload guard, and the answers to 
 
     GET /api/decode.png?x=X&y=Y[&model=NAME][&scale=1..20]   the decoded digit (the image API)
     GET /api/model/NAME     the decoder and atlas codes the page runs (store.STORE.page_file)
+    GET /api/images/NAME    the test images behind model NAME's map dots (its dot cards)
 
 serve(app, **launch) queues and launches a Blocks app with these (demo.main and the tests).
 Tested through a live server in tests/test_demo_server.py, test_security.py and test_hostile.py;
@@ -82,6 +83,17 @@ def model_file(request):
         return JSONResponse({"error": e.message}, status_code=404 if "unknown" in e.message else 400)
 
 
+def test_images(request):
+    """GET /api/images/NAME: the images behind the map's dots for model NAME (uint8
+    [3000, 28, 28] in one safetensors file, 2.3 MB), fetched when the page first shows a dot's
+    card, then answered from the browser's cache."""
+    try:
+        etag, body = STORE.test_images_file(request.path_params["name"])
+        return cached(request, etag, body, "application/octet-stream")
+    except gr.Error as e:
+        return JSONResponse({"error": e.message}, status_code=404)
+
+
 class UploadGuard:
     """ASGI middleware bounding what Gradio's upload route writes to disk: each request must
     declare its length, at most MAX_UPLOAD_REQUEST (Gradio itself bounds each file, not how many
@@ -138,7 +150,8 @@ def serve(app, **launch):
     images.open_image. Any request body over MAX_BODY is refused before it is read whole into
     memory. show_error: Gradio's own refusals (too few inputs, a file outside its upload folder)
     then carry their reason to the caller instead of {"error": null}; handlers raise gr.Error."""
-    routes = [Route("/api/decode.png", decode_png), Route("/api/model/{name}", model_file)]
+    routes = [Route("/api/decode.png", decode_png), Route("/api/model/{name}", model_file),
+              Route("/api/images/{name}", test_images)]
     # api_open=False: every queued event is reached through the queue only, never a direct
     # POST /gradio_api/run/NAME, which skipped its concurrency limit (the README's REST calls and
     # gradio_client use the queue). The page's own events are queued (demo.py's `ui`).

@@ -168,9 +168,25 @@ class ModelStore:
             tensors.update({"atlas.mu": lm.atlas["mu"].float().contiguous(),
                             "atlas.labels": lm.atlas["labels"].to(torch.uint8)})
             meta = {"config": meta["config"], "name": lm.name, "classes": lm.classes,
-                    "extent": lm.extent, "kind": lm.model.config.kind, "noun": lm.noun}
+                    "extent": lm.extent, "kind": lm.model.config.kind, "noun": lm.noun,
+                    "map_points": lu.MAP_POINTS}
             return save(tensors, {k: json.dumps(v) for k, v in meta.items()})
         return self.memo((lm.name, "page file"), make)
+
+    def test_images_file(self, name=None):
+        """(etag, bytes) of the images behind the map's dots of model `name`'s data set
+        (lu.save_test_images), for the page's dot cards; a Refused naming it when missing."""
+        lm = self.get(name)
+        path = lu.test_images_path(lm.atlas["dataset"])
+
+        def make():
+            try:
+                body, stat = path.read_bytes(), path.stat()
+            except OSError:
+                raise Refused(f"the test images of {lm.atlas['dataset']} are not shipped: "
+                              f"{MAKE_HINT}") from None
+            return f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"', body
+        return self.memo((lm.atlas["dataset"], "test images"), make)
 
     def out_dir(self):
         """Where the PNG/GIF downloads are written (Gradio serves copies of them)."""

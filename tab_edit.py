@@ -87,19 +87,19 @@ def wire(p):
 
 def ui_edit(attribute, sign, at, amount, animate, model):
     """One click: z moved so that `attribute` changes by sign * amount (api.edit_path), the
-    navigator's value at its end and, with animate, 15 positions along its way for the page to
-    play through its own decoder."""
+    navigator's value at its end and, with animate, 16 positions along its way for the page to
+    play through its own decoder (the first where z was)."""
     lm = STORE.get(model)
     amount = checks.amount(amount, attribute)
     path = np.array(api.edit_path(lm, list(ui.at(at, model)), attribute, sign * amount))
     end = ui.go_to(*path[-1], model)
     if not animate:
         return end
-    # the polyline of the edit's moves, at 15 points evenly spaced along its length
+    # the polyline of the edit's moves, at 16 points evenly spaced along its length
     length = np.r_[0, np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))]
     if length[-1] == 0:
         return end
-    t = np.linspace(0, length[-1], 16)[1:]
+    t = np.linspace(0, length[-1], 16)
     return {"z": end, "path": [[round(float(np.interp(s, length, path[:, i])), 4) for i in range(2)]
                                for s in t]}
 

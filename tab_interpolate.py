@@ -6,6 +6,8 @@ Above main_view.py; assembled by demo.py. Tested in tests/test_demo_handlers.py 
 by tests/test_demo_browser.py and tests/test_page_ux.py (the downloads).
 """
 
+import re
+
 import gradio as gr
 import numpy as np
 from PIL import Image
@@ -65,7 +67,14 @@ def ui_interpolate(a, b, steps, method, model):
     methods = ["linear", "spherical"] if method == "both" else [method]
     paths = {m: api.interpolate(a, b, steps, m, model) for m in methods}  # every check is here
     key = (lm.name, method, class_index(lm, a), class_index(lm, b), int(steps))
-    return STORE.strip(key, lambda: interpolation_files(lm, methods, paths))
+    name = "_".join([lm.name, f"{lm.classes[key[2]]}-to-{lm.classes[key[3]]}", method, f"{key[4]}-steps"])
+    return STORE.strip(key, lambda: interpolation_files(lm, methods, paths, file_name(name)))
+
+
+def file_name(text):
+    """A download's file name from what it shows: letters, digits, '-' and '_' only
+    (Fashion-MNIST's 'T-shirt/top' has a slash)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text)
 
 
 def export_png(blocks, cols, scale=EXPORT_SCALE):
@@ -83,24 +92,24 @@ def export_png(blocks, cols, scale=EXPORT_SCALE):
     return out
 
 
-def interpolation_files(lm, methods, paths):
-    """ui_interpolate's answer, made: the strip, its PNG and GIF files, paths, caption."""
+def interpolation_files(lm, methods, paths, name):
+    """ui_interpolate's answer, made: the strip, its PNG and GIF files (NAME.png, NAME.gif),
+    paths, caption."""
     frames = [decode_uint8(lm.model, p) for p in paths.values()]  # one [steps, 28, 28] per method
     cols = min(len(frames[0]), COLS)
     # each method's frames padded with black cells to whole rows, so each starts a row
     strip = images.tile(np.concatenate([np.pad(f, ((0, -len(f) % cols), (0, 0), (0, 0)))
                                         for f in frames]), cols)
-    png = fresh_dir() / "interpolation.png"
+    png = fresh_dir() / f"{name}.png"
     gif = png.with_suffix(".gif")
     export_png(list(zip(methods, frames)), cols).save(png)
-    # the methods side by side, a 1-pixel grey line (8 px in the GIF) between them
-    line = np.full((len(frames[0]), 28, 1), 96, np.uint8)
-    side_by_side = np.concatenate([x for f in frames for x in (line, f)][1:], axis=2)
-    images.save_gif(side_by_side, gif, scale=GIF_SCALE)
+    # each frame: the methods side by side, each named underneath
+    images.save_gif(np.stack([np.asarray(images.labelled_strip(np.stack(step), methods, GIF_SCALE))
+                              for step in zip(*frames)]), gif, scale=1)
     rows = -(-len(frames[0]) // cols)
     caption = " / ".join(f"{m} (row {i * rows + 1})" if rows == 1 else
                          f"{m} (rows {i * rows + 1}-{(i + 1) * rows})" for i, m in enumerate(methods))
     if len(methods) > 1:
         caption += (" (the PNG names each frame's method and step; the GIF plays them side by "
-                    "side, left to right)")
+                    "side, each named underneath)")
     return strip, [str(png), str(gif)], paths, caption

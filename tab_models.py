@@ -25,10 +25,17 @@ def layout(p, lm):
         with gr.Row():
             p.model = gr.Dropdown(list_models(), value=lm.name, label="model", elem_id="lsn-model")
             p.info = gr.Markdown(model_info(lm.name))
-        p.compare = gr.Button("compare the MNIST models at this z")
+        p.compare = gr.Button("compare the course's models at this z (AE, beta 1, 3, 10)")
         p.compared, p.compared_grids = (
-            gr.Gallery(label=label, columns=4, height="auto", object_fit="contain")
-            for label in ["the same z, decoded by each model", "each model's decoded manifold"])
+            gr.Gallery(label=label, columns=len(COURSE), height="auto", object_fit="contain",
+                       elem_id=f"lsn-{key}")
+            for key, label in [("compared", "the same z, decoded by each model"),
+                               ("compared-grids", "each model's decoded manifold")])
+
+
+# The course's models (its second part: an AE and VAEs with beta 1, 3 and 10), compared by beta.
+COURSE = ("mnist_ae", "mnist_vae_beta1", "mnist_vae_beta3", "mnist_vae_beta10")
+THUMB = 8  # the comparison's digits: 224 px, readable at a gallery cell's width
 
 
 def switched(p):
@@ -38,6 +45,7 @@ def switched(p):
             "target": p.target, "start": p.start, "end": p.end,
             **{f"jump_{i}": b for i, b in enumerate(p.jumps)},
             "path": p.path, "samples": p.samples, "drawing": p.drawing,
+            "strip": p.strip, "files": p.files, "caption": p.caption,
             "compared": p.compared, "compared_grids": p.compared_grids,
             **{f"edit_{a}": c for a, c in p.edit_labels.items()}}
 
@@ -59,10 +67,11 @@ def model_info(name):
 
 
 def ui_model(name):
-    """Switch model: the navigator's model and extent (the page loads its decoder and clamps the
-    position to the new extent), class names, info; overlays of the old model cleared.
+    """Switch model: the navigator's model and extent (the page loads its decoder, clamps the
+    position to the new extent and stops a path it was playing), class names, info; what belonged
+    to the old model cleared (overlays, the interpolation strip and its downloads, the comparison).
     Returns {name: value}, keyed by what each value is for (switched() maps each name onto its
-    component): the update touches 32 components, 10 of them class buttons."""
+    component): the update touches 35 components, 10 of them class buttons."""
     lm = STORE.get(name)
     first, last = lm.classes[0], lm.classes[-1]
     return {"random": gr.Button(visible=lm.has_prior), "prior": gr.Button(visible=lm.has_prior),
@@ -74,13 +83,17 @@ def ui_model(name):
             "end": gr.Dropdown(choices=lm.classes, value=last),
             **{f"jump_{i}": gr.Button(value=c) for i, c in enumerate(lm.classes)},
             "path": None, "samples": None, "drawing": None, "compared": None, "compared_grids": None,
+            "strip": None, "files": None, "caption": "",
             **tab_edit.labels(lm)}
 
 
 def ui_compare(at, model):
-    """The navigator's z decoded by every MNIST model, and each MNIST model's decoded manifold."""
+    """The navigator's z decoded by each of the course's models that is shipped, and each one's
+    decoded manifold, ordered by beta (the AE's is 0), each captioned with its name and beta."""
     x, y = ui.at(at, model)
-    mnist = [m["name"] for m in api.models() if m.get("dataset") == "mnist"]
-    digits = [(images.enlarge(decode_uint8(STORE.get(n).model, [clamp_xy(STORE.get(n), x, y)])[0], 4), n)
-              for n in mnist]
-    return digits, [(maps.manifold(n), n) for n in mnist]
+    shipped = [n for n in COURSE if n in list_models()]
+    cards = sorted((STORE.get(n) for n in shipped), key=lambda lm: lm.meta.get("beta") or 0.0)
+    caption = {lm.name: f"{lm.name} (beta {lm.meta.get('beta') or 0:g})" for lm in cards}
+    digits = [(images.enlarge(decode_uint8(lm.model, [clamp_xy(lm, x, y)])[0], THUMB), caption[lm.name])
+              for lm in cards]
+    return digits, [(maps.manifold(lm.name), caption[lm.name]) for lm in cards]

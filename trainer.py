@@ -430,7 +430,8 @@ def restore_optimizer(opt, scheduler, tensors, state):
 def write_atlas(model, dataset, out, x_test, y_test, x_train=None, x_val=None):
     """Encode the test set and place the class centres; check each centre decodes to a digit
     that, re-encoded, lands among its own class (15-NN vote of the test codes). Given the
-    training and validation images, add the semantic directions (semantic_directions)."""
+    training and validation images, add the semantic directions (semantic_directions). A model
+    written to pretrained/ also writes the images behind the map's dots (lu.save_test_images)."""
     mu, sigma = encode_all(model, x_test)
     device = next(model.parameters()).device
 
@@ -447,6 +448,8 @@ def write_atlas(model, dataset, out, x_test, y_test, x_train=None, x_val=None):
     found = None if x_train is None else semantic_directions(model, atlas, x_train, x_val)
     lu.save_atlas(sibling(out, ".atlas.safetensors"), mu, sigma, y_test, centres,
                   data.CLASSES[dataset], dataset, found)
+    if Path(out).resolve().parent == lu.test_images_path(dataset).parent:  # a shipped model
+        lu.save_test_images(dataset, to_uint8(x_test[:lu.MAP_POINTS].cpu()))
     return mu
 
 

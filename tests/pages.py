@@ -100,7 +100,7 @@ def paints(page):
 
 
 def plot_area(page):
-    return page.locator("#lsn-map .nsewdrag").bounding_box()
+    return page.locator("#lsn-map .nsewdrag[data-subplot=xy]").bounding_box()
 
 
 def z_at(page, px, py):

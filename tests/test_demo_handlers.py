@@ -135,8 +135,9 @@ def test_ui_morph_sends_15_positions_to_play_with_animate_and_the_end_without(lm
     played = tab_morph.ui_morph([x, y], 3, 0.5, True, None)
     frames = played["path"]
     assert played["z"] == [round(v, 2) for v in end]
-    assert len(frames) == 15 and frames[-1] == [round(v, 4) for v in end]
-    steps = np.diff(np.array([[x, y]] + frames), axis=0)
+    # 16 positions, from where z was (the trail starts there) to the end
+    assert len(frames) == 16 and frames[0] == [x, y] and frames[-1] == [round(v, 4) for v in end]
+    steps = np.diff(np.array(frames), axis=0)
     assert np.allclose(steps, steps[0], atol=2e-4)  # evenly spaced along the straight line
 
 
@@ -288,10 +289,10 @@ def test_interpolation_writes_a_strip_png_and_a_gif(lm):
     labels = [png[r * row + 112:(r + 1) * row, :112] for r in range(4)]
     assert all((a < 128).any() and (a == 255).mean() > 0.8 for a in labels)  # a name under each
     assert not np.array_equal(labels[0], labels[2])  # "linear 1" and "spherical 1"
-    # the GIF: 224 px a frame, the methods side by side with an 8 px grey line between
-    assert gif.size == (2 * 28 * 8 + 8, 28 * 8)
-    line = np.full((28, 1), 96, np.uint8)
-    assert np.array_equal(np.asarray(gif.convert("L"))[::8, ::8], np.hstack([first, line, first]))
+    # the GIF: 224 px a frame, the methods side by side, each named underneath
+    named = images.labelled_strip(np.stack([first, first]), ["linear", "spherical"], 8)
+    assert gif.size == named.size
+    assert np.array_equal(np.asarray(gif.convert("L")), np.asarray(named))
     durations = []
     for i in range(gif.n_frames):  # PIL merges identical neighbours, adding their durations
         gif.seek(i)
@@ -405,6 +406,7 @@ def test_switching_model_updates_ranges_classes_and_clears_overlays():
     assert set(new) == {"random", "prior", "sample_note",
                         "nav", "info", "header", "target", "start", "end", "path", "samples",
                         "drawing", "compared", "compared_grids", *(f"jump_{i}" for i in range(10)),
+                        "strip", "files", "caption",
                         *(f"edit_{a}" for a in dirs.ATTRIBUTES)}
     # the Edit tab's rows show the new model's checked figures
     assert new["edit_slant"] == tab_edit.label(fashion, "slant") and "Morpho" not in new["edit_slant"]
@@ -415,18 +417,23 @@ def test_switching_model_updates_ranges_classes_and_clears_overlays():
     assert (new["start"].value, new["end"].value) == ("T-shirt/top", "Ankle boot")
     assert new["path"] is new["samples"] is new["drawing"] is None
     assert new["compared"] is new["compared_grids"] is None  # the comparison was of the old z
+    assert new["strip"] is new["files"] is None and new["caption"] == ""  # the old model's strip
     assert "| model | fashion_vae_beta4 |" in new["info"]
     assert "Latent Space Navigator" in new["header"] and "**fashion_vae_beta4**" in new["header"]
     assert "value" not in new["nav"].constructor_args
 
 
-def test_compare_decodes_the_same_z_with_each_mnist_model():
+def test_compare_decodes_the_same_z_with_each_course_model_ordered_by_beta():
     digits, grids = tab_models.ui_compare([0.3, -0.4], None)
-    names = [n for n in nn.list_models() if n.startswith("mnist")]
-    assert sorted(n for _, n in digits) == sorted(names) == sorted(n for _, n in grids)
-    for img, name in digits:
-        m = store.STORE.get(name)
-        assert np.array_equal(np.asarray(img)[::4, ::4], decoded(m, checks.clamp_xy(m, 0.3, -0.4))[0])
+    names = [n for n in tab_models.COURSE if n in nn.list_models()]
+    betas = [store.STORE.get(n).meta.get("beta") or 0 for n in names]
+    expected = [f"{n} (beta {b:g})" for b, n in sorted(zip(betas, names))]
+    assert [c for _, c in digits] == expected == [c for _, c in grids]
+    assert expected[0].startswith("mnist_ae (beta 0)") and len(expected) >= 3
+    for img, caption in digits:
+        m = store.STORE.get(caption.split()[0])
+        assert img.size == (224, 224)
+        assert np.array_equal(np.asarray(img)[::8, ::8], decoded(m, checks.clamp_xy(m, 0.3, -0.4))[0])
     assert all(g.size == (20 * 28, 20 * 28) for g, _ in grids)
 
 
@@ -762,13 +769,13 @@ def test_attributes_lists_each_attribute_with_the_model_cards_figures():
             assert a["max_amount"] == pytest.approx(dirs.MAX_AMOUNT * a["step"]) and len(a["weights"]) == 2
 
 
-def test_ui_edit_plays_15_positions_along_the_edits_moves_to_its_end(lm):
+def test_ui_edit_plays_16_positions_along_the_edits_moves_to_its_end(lm):
     at = [round(v, 2) for v in lm.centres[7].tolist()]
     end = api.edit(at, "width", 1.0)
     assert tab_edit.ui_edit("width", 1, at, 1.0, False, None) == [round(v, 2) for v in end]
     played = tab_edit.ui_edit("width", 1, at, 1.0, True, None)
-    assert played["z"] == [round(v, 2) for v in end] and len(played["path"]) == 15
-    assert played["path"][-1] == pytest.approx(end, abs=1e-4)
+    assert played["z"] == [round(v, 2) for v in end] and len(played["path"]) == 16
+    assert played["path"][0] == at and played["path"][-1] == pytest.approx(end, abs=1e-4)
     back = tab_edit.ui_edit("width", -1, at, 1.0, False, None)
     assert np.sign(np.subtract(back, at) @ np.subtract(end, at)) == -1  # - goes the other way
     with pytest.raises(gr.Error, match="amount"):

@@ -339,10 +339,14 @@ def test_the_exports_are_4x_frames_named_by_method_and_a_224_px_gif(page, shots,
         path = tmp_path / d.value.suggested_filename
         d.value.save_as(path)
         sizes[path.suffix] = Image.open(path).size
+        # named by what it shows: the model, the classes, the method, the steps
+        assert path.stem == "mnist_vae_beta4_0-to-9_both_64-steps", path.name
     cols = 16  # the strip's columns at 64 steps
     row = images.labelled_strip(np.zeros((1, 28, 28), np.uint8), ["linear 1"], 4).height
     assert sizes[".png"] == ((cols * 30 - 2) * 4, 2 * 4 * row)  # 4 rows of 16 frames a method
-    assert sizes[".gif"][1] >= 224 and sizes[".gif"] == (2 * 28 * 8 + 8, 28 * 8)
+    # each GIF frame: linear and spherical side by side, 224 px each, named underneath
+    named = images.labelled_strip(np.zeros((2, 28, 28), np.uint8), ["linear", "spherical"], 8)
+    assert sizes[".gif"] == named.size and named.size[1] > 224
 
 
 def test_the_sample_tab_opens_drawn_with_a_bar_chart_and_applies_typed_values(page, shots):

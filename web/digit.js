@@ -26,10 +26,15 @@
     }
 
     paint(decoder, z) {
-      const u8 = decoder.decodeUint8(...z), rgba = this.pixels.data;
+      this.paintImage(decoder.decodeUint8(...z));
+    }
+
+    // 784 grey values (0-255) from `offset` of `grey`: a decoded digit, or a test image
+    paintImage(grey, offset = 0) {
+      const rgba = this.pixels.data;
       for (let i = 0; i < 784; i++) {
         const j = 4 * i;
-        rgba[j] = rgba[j + 1] = rgba[j + 2] = u8[i];
+        rgba[j] = rgba[j + 1] = rgba[j + 2] = grey[offset + i];
         rgba[j + 3] = 255;
       }
       this.ctx.putImageData(this.pixels, 0, 0);

@@ -4,7 +4,8 @@
  * Plotly upgrade that moves these has one place to mend.
  *
  *   - the map: Plotly's plot div inside #lsn-map, its plot area (the .nsewdrag rectangle), its
- *     axis ranges (gd._fullLayout), its dragmode, its modebar, its plotly_afterplot event;
+ *     axis ranges (gd._fullLayout), its dragmode, its modebar, its plotly_afterplot event, the
+ *     view the server asked for (layout.meta, maps.base_map) and Plotly.relayout to show another;
  *     a new plot div (Gradio draws one per figure) is noticed by an observer on #lsn-map alone;
  *   - the Draw tab's sketchpad: Gradio's Sketchpad starts (and clears back) with no tool,
  *     saying "select the draw tool to start", and a stroke then selects page text instead, so
@@ -40,13 +41,27 @@
 
   // The plot area in viewport pixels and the axis ranges Plotly shows; null before it is drawn.
   const plotGeometry = (gd) => {
-    const area = gd.querySelector('.nsewdrag'), layout = gd._fullLayout;
+    const area = gd.querySelector('.nsewdrag[data-subplot="xy"]') || gd.querySelector('.nsewdrag');
+    const layout = gd._fullLayout;
     if (!area || !layout || !layout.xaxis) return null;
     return {box: area.getBoundingClientRect(), xr: layout.xaxis.range, yr: layout.yaxis.range};
   };
   const zooming = (gd) => Boolean(gd._fullLayout && gd._fullLayout.dragmode);
-  const onModebar = (target) => Boolean(target.closest && target.closest('.modebar'));
+  // over what floats on the plot area: the zoom buttons, or the q(z|x) inset (maps.map_figure)
+  const onModebar = (target) => Boolean(target.closest &&
+    (target.closest('.modebar') || target.closest('[data-subplot="x2y2"]')));
   const afterPlot = (gd, cb) => gd.on('plotly_afterplot', cb);  // drawn, zoomed or reset
+  // The names of the traces the legend hides (a click on a class in the legend hides its dots)
+  const hiddenTraces = (gd) => new Set((gd._fullData || []).filter((t) => t.visible === 'legendonly')
+    .map((t) => t.name));
+  // The view the server asked for, {model, view: [x0, x1, y0, y1]}; Plotly widens one axis of it
+  // to keep the axes' scales equal, and then shows more than that.
+  const askedView = (gd) => (gd.layout && gd.layout.meta) || null;
+  // Show x range xr and y range yr (Plotly's relayout; it widens one of them as above).
+  const setView = (gd, [x0, x1, y0, y1]) => {
+    const plotly = typeof window !== 'undefined' && window.Plotly;
+    if (plotly) plotly.relayout(gd, {'xaxis.range': [x0, x1], 'yaxis.range': [y0, y1]});
+  };
 
   const armBrush = (pad) => {
     const arm = () => {
@@ -67,5 +82,6 @@
     new MutationObserver(arm).observe(pad, {childList: true, subtree: true});
     arm();
   };
-  return {whenFound, eachPlot, plotGeometry, zooming, onModebar, afterPlot, armBrush};
+  return {whenFound, eachPlot, plotGeometry, zooming, onModebar, afterPlot, hiddenTraces, askedView,
+          setView, armBrush};
 });

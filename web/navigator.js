@@ -114,10 +114,24 @@ const settle = () => {
 
 const refuse = (message) => trigger('refused', {message});
 
+// The test images behind the map's dots (GET /api/images/NAME), fetched once a model, the first
+// time a dot's card shows: a promise of their pixels, or of null when they cannot be had.
+const testImages = () => {
+  if (S.images && S.images.model === S.model) return S.images.pixels;
+  const model = S.model;
+  const pixels = fetch(`api/images/${encodeURIComponent(model)}`)
+    .then((r) => (r.ok ? r.arrayBuffer() : null))
+    .then((b) => (b ? window.LSNDecoder.parseSafetensors(b).tensors.images.data : null))
+    .catch(() => null);
+  S.images = {model, pixels};
+  return pixels;
+};
+
 let view = null;
 LSN.glue.whenFound('#lsn-map', (host) => {
   view = new LSN.map.MapView(host, {moveTo, settle, at: () => S.at, extent: () => S.extent,
-                                    decoder: () => (S.ready && S.local ? S.dec : null)});
+                                    decoder: () => (S.ready && S.local ? S.dec : null),
+                                    atlas: () => (S.ready && S.local ? S.atlas : null), testImages});
 });
 
 // --- the X/Y boxes and ranges --------------------------------------------------------------
@@ -153,12 +167,34 @@ axes.forEach((a, i) => {
   a.num.addEventListener('change', () => { if (document.activeElement === a.num) return; commit(); });
 });
 
+// --- the search box: a test image's index goes to its code and shows its card; a class name
+// rings its dots on the map; Escape or an empty box clears the rings ---------------------------
+const find = $('#lsn-find');
+find.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Escape' || (ev.key === 'Enter' && !find.value.trim())) {
+    find.value = '';
+    if (view) view.found(null);
+    return;
+  }
+  if (ev.key !== 'Enter' || !view || !S.atlas || !S.local) return;
+  ev.preventDefault();
+  const q = LSN.map.findQuery(find.value, S.atlas.classes, S.atlas.mapPoints);
+  if (q.error) { refuse(q.error); return; }
+  if ('cls' in q) { view.found(q.cls); return; }
+  view.found(null);
+  moveTo(view.code(q.index), ev);
+  settle();
+  const at = view.g && LSN.map.toUV(view.g, S.at);
+  if (at) view.showCard(q.index, view.g.box.left + at[0] * view.g.box.width,
+                        view.g.box.top + at[1] * view.g.box.height, 4000);
+});
+
 // --- the model: its decoder and atlas codes, or the server fallback ------------------------
 const loadModel = async (name) => {
   S.model = name;
   S.ready = false;
   S.drawn = '';
-  if (view) view.trail([]);  // of the previous model's map
+  if (view) { view.trail([]); view.found(null); }  // of the previous model's map
   setStatus('loading', 'loading the decoder…');
   let mode, text;
   try {
@@ -168,7 +204,8 @@ const loadModel = async (name) => {
     if (S.model !== name) return;  // switched again meanwhile
     S.dec = window.LSNDecoder.buildDecoder(parsed);
     S.atlas = {mu: parsed.tensors['atlas.mu'].data, labels: parsed.tensors['atlas.labels'].data,
-               classes: parsed.metadata.classes, noun: parsed.metadata.noun || 'digits'};
+               classes: parsed.metadata.classes, noun: parsed.metadata.noun || 'digits',
+               mapPoints: parsed.metadata.map_points || 0};
     S.local = true;
     [mode, text] = ['local', 'decoded in your browser: no server round trip per move'];
   } catch (e) {
@@ -185,23 +222,44 @@ const loadModel = async (name) => {
 };
 
 // --- what the server sends: a model (with its extent), a position, or a path to play --------
-// Played one position every other frame (about 30 a second); a new animation replaces a running
-// one, its trail going on from where that one was.
-const play = (path, end) => {
+// Played one position every other frame (about 30 a second), from the path's first position (a
+// morph's or an edit's is where z was); its trail is the positions played. A new animation
+// replaces a running one, its trail going on from where that one was.
+// While a path plays with the digit scrolled out of view (at 1366x768 the Morph and Edit
+// buttons lie below it), a copy of the digit follows in the window's corner.
+const pip = {canvas: $('#lsn-pip'), shown: true, timer: null};
+pip.digit = new LSN.Digit(pip.canvas);
+new IntersectionObserver(([e]) => { pip.shown = e.intersectionRatio >= 0.9; },
+                         {threshold: [0, 0.9, 1]}).observe($('#lsn-digit'));
+const follows = (z) => {
+  if (pip.shown || !S.local) { pip.canvas.hidden = true; return; }
+  pip.canvas.hidden = false;
+  pip.digit.paint(S.dec, z);
+  pip.canvas.dataset.z = z.join(',');
+  clearTimeout(pip.timer);
+  pip.timer = setTimeout(() => { pip.canvas.hidden = true; }, 1500);  // after the animation ends
+};
+const stop = () => {
   if (S.animation) cancelAnimationFrame(S.animation);
-  const trail = S.animation && view ? view.trailPoints : (S.at ? [S.at] : []);
+  S.animation = null;
+};
+const play = (path, end) => {
+  const trail = S.animation && view ? view.trailPoints : [];
+  stop();
   let i = 0, tick = 0;
   const step = () => {
     if (tick++ % 2 === 0) {
       moveTo(path[i++]);
       trail.push(S.at);
       if (view) view.trail(trail);
+      follows(S.at);
     }
     if (i < path.length) {
       S.animation = requestAnimationFrame(step);
     } else {
       S.animation = null;
       moveTo(end);
+      follows(S.at);
       settle();
     }
   };
@@ -214,14 +272,14 @@ const follow = () => {
   if (props.model !== S.model || !same(props.extent, S.extent)) {
     S.extent = props.extent;
     axes.forEach((a, i) => { a.range.min = S.extent[2 * i]; a.range.max = S.extent[2 * i + 1]; });
-    if (props.model !== S.model) loadModel(props.model);
+    if (props.model !== S.model) { stop(); loadModel(props.model); }  // the old map's path ends
     if (!moved && S.at) { moveTo(S.at); settle(); }  // the position kept, within the new extent
   }
   if (!moved) return;
   if (v && Array.isArray(v.path) && v.path.length) {
     play(v.path, v.z || v.path[v.path.length - 1]);
   } else if (Array.isArray(v)) {
-    if (S.animation) { cancelAnimationFrame(S.animation); S.animation = null; }
+    stop();
     moveTo(v);
     settle();
   }
