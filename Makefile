@@ -56,12 +56,13 @@ models: setup
 	$(BIN)/python trainer.py --seed 0 --out pretrained/mnist_vae_beta4.safetensors
 	$(BIN)/python trainer.py --seed 1 --beta 1 --out pretrained/mnist_vae_beta1.safetensors
 	$(BIN)/python trainer.py --seed 2 --beta 10 --out pretrained/mnist_vae_beta10.safetensors
+	$(BIN)/python trainer.py --seed 5 --beta 3 --out pretrained/mnist_vae_beta3.safetensors
 	$(BIN)/python trainer.py --seed 3 --model ae --beta 0 --warmup-epochs 0 --out pretrained/mnist_ae.safetensors
 	$(BIN)/python trainer.py --data-dir data --dataset fashion --seed 4 --lr 2e-3 --out pretrained/fashion_vae_beta4.safetensors
-	for m in mnist_vae_beta4 mnist_vae_beta1 mnist_vae_beta10; do \
+	for m in mnist_vae_beta4 mnist_vae_beta1 mnist_vae_beta10 mnist_vae_beta3; do \
 		$(BIN)/python trainer.py --iwae-only --out pretrained/$$m.safetensors || exit 1; done
 	$(BIN)/python trainer.py --iwae-only --data-dir data --out pretrained/fashion_vae_beta4.safetensors
-	for m in mnist_vae_beta4 mnist_vae_beta1 mnist_vae_beta10 mnist_ae; do \
+	for m in mnist_vae_beta4 mnist_vae_beta1 mnist_vae_beta10 mnist_vae_beta3 mnist_ae; do \
 		$(BIN)/python trainer.py --atlas-only --out pretrained/$$m.safetensors || exit 1; done
 	$(BIN)/python trainer.py --atlas-only --dataset fashion --data-dir data --out pretrained/fashion_vae_beta4.safetensors
 	$(BIN)/python model_card.py

@@ -1,4 +1,4 @@
-"""Write the course figures into one folder: for the shipped AE and the VAEs with beta 1, 4 and 10
+"""Write the course figures into one folder: for the shipped AE and the VAEs with beta 1, 3 and 10
 side by side, or (--toy) for the 2-D toy VAEs that `trainer.py --dataset toy1|toy2|toy3` writes.
 The drawing itself lives in plots.py.
 
@@ -30,7 +30,7 @@ import latent_utils as lu
 import plots
 from neural_network import CheckpointError, list_models, load_model, model_path, pick_device, sibling
 
-MODELS = ["mnist_ae", "mnist_vae_beta1", "mnist_vae_beta4", "mnist_vae_beta10"]
+MODELS = ["mnist_ae", "mnist_vae_beta1", "mnist_vae_beta3", "mnist_vae_beta10"]  # the course's
 EDITED = "mnist_vae_beta4"  # the semantic edits' figure: the app's default model
 TOY_MODELS = [f"runs/{name}.safetensors" for name in data.TOYS]
 GRID_N = 12

@@ -39,7 +39,8 @@ def layout(p, lm):
                                 label="or upload an image", height=300, elem_id="lsn-upload")
             with gr.Column():
                 p.encode = gr.Button("encode drawing", variant="primary")
-                p.pair = gr.Image(format="png", type="pil", show_label=False, interactive=False)
+                p.pair = gr.Image(format="png", type="pil", show_label=False, interactive=False,
+                                  elem_id="lsn-pair")
                 p.encoding = gr.Textbox(label="encoding (above: the 28x28 input | its reconstruction | edited)",
                                         interactive=False, elem_id="lsn-draw-out")
                 with gr.Row(equal_height=True):

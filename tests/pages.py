@@ -113,4 +113,5 @@ def z_at(page, px, py):
 
 def touch(cdp, kind, points):
     cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [
-        {"x": x, "y": y, "id": 0, "radiusX": 8, "radiusY": 8, "force": 1} for x, y in points]})
+        {"x": x, "y": y, "id": i, "radiusX": 8, "radiusY": 8, "force": 1}
+        for i, (x, y) in enumerate(points)]})  # one finger per point

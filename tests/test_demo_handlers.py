@@ -25,6 +25,7 @@ import checks
 import demo
 import directions as dirs
 import images
+import latent_utils as lu
 import main_view
 import maps
 import neural_network as nn
@@ -38,7 +39,8 @@ import tab_morph
 import tab_sample
 import ui
 
-FIVE = ["mnist_vae_beta4", "mnist_vae_beta1", "mnist_vae_beta10", "mnist_ae", "fashion_vae_beta4"]
+SHIPPED = ["mnist_vae_beta4", "mnist_vae_beta1", "mnist_vae_beta3", "mnist_vae_beta10", "mnist_ae",
+           "fashion_vae_beta4"]
 ELEM_IDS = {"lsn-map", "lsn-nav", "lsn-jump", *(f"lsn-jump-{i}" for i in range(10)),
             "lsn-model", "lsn-sketch", "lsn-strip", "lsn-files", "lsn-draw-out",
             "lsn-header", "lsn-note", "lsn-jump-label", "lsn-seed", "lsn-random", "lsn-tabs",
@@ -70,9 +72,9 @@ def cell(img, i, j, scale, gap):
     return a[i * step:i * step + 28 * scale:scale, j * step:j * step + 28 * scale:scale]
 
 
-def test_shipped_models_are_the_five_and_skip_dotted_files():
+def test_shipped_models_are_the_six_and_skip_dotted_files():
     names = nn.list_models()  # as the app lists them
-    assert set(FIVE) <= set(names)
+    assert set(SHIPPED) <= set(names)
     assert not any("." in n for n in names)  # NAME.last.safetensors, NAME.atlas.safetensors
 
 
@@ -205,9 +207,9 @@ def test_encode_of_an_ae_has_sigma_0(seven_png):
     assert api.encode(seven_png, model="mnist_ae")["sigma"] == [0.0, 0.0]
 
 
-def test_models_lists_the_five_with_metadata():
+def test_models_lists_the_six_with_metadata():
     found = {m["name"]: m for m in api.models()}
-    assert set(FIVE) <= set(found) and api.models()[0]["name"] == "mnist_vae_beta4"
+    assert set(SHIPPED) <= set(found) and api.models()[0]["name"] == "mnist_vae_beta4"
     assert found["mnist_ae"]["kind"] == "ae" and found["mnist_vae_beta10"]["beta"] == 10
     assert found["fashion_vae_beta4"]["dataset"] == "fashion"
     assert "Sneaker" in found["fashion_vae_beta4"]["classes"]
@@ -251,7 +253,8 @@ def test_map_has_classes_centres_and_overlays(lm):
     assert sum(map(len, xs)) == min(maps.MAP_POINTS, len(lm.atlas["mu"]))
     mu, labels = lm.atlas["mu"][:maps.MAP_POINTS].numpy(), lm.atlas["labels"][:maps.MAP_POINTS].numpy()
     assert np.array_equal(xs[3], mu[labels == 3, 0])  # class 3's codes, as the atlas holds them
-    assert [a.text for a in fig.layout.annotations] == [f"<b>{c}</b>" for c in lm.classes]
+    assert [a.text for a in fig.layout.annotations if a.text.startswith("<b>")] == [
+        f"<b>{c}</b>" for c in lm.classes]
     assert not fig.layout.images
     path = {"linear": api.interpolate(0, 9, 5, "linear")}
     full = maps.map_figure(None, maps.OVERLAYS, path, [[0, 0], [1, 1]],
@@ -363,8 +366,9 @@ def uploads(tmp_path_factory):
 
 
 def test_encoding_shows_the_input_and_its_reconstruction(lm, draw, uploads):
-    pair, text, state = tab_draw.ui_encode(uploads(draw("zero")), None)
-    assert set(state) == {"mu", "sigma", "z", "input", "text"} and state["z"] == state["mu"]
+    pair, text, state, samples = tab_draw.ui_encode(uploads(draw("zero")), None)
+    assert {"mu", "sigma", "z", "input", "text", "x", "kl", "samples"} == set(state)
+    assert state["z"] == state["mu"] and state["samples"] == [] and samples is None
     assert text.startswith(f"mu = ({state['mu'][0]:+.2f}, ")
     assert pair.size == (2 * 28 * 5 + 4 * 5, 28 * 5)
     x = (checks.prepared(draw("zero")) * 255).round().astype(np.uint8)
@@ -801,7 +805,7 @@ def test_the_navigator_gets_the_measured_attributes_and_the_arrows_where_z_settl
 
 
 def test_a_drawing_is_edited_from_where_its_last_edit_left_it(lm, draw, uploads):
-    _, _, state = tab_draw.ui_encode(uploads(draw("zero")), None)
+    _, _, state, _ = tab_draw.ui_encode(uploads(draw("zero")), None)
     image, text, once = tab_draw.ui_edit_drawing(1, state, "width", None)
     assert once["z"] == api.edit(state["mu"], "width", 1.0) and once["mu"] == state["mu"]
     assert image.size == (3 * 28 * 5 + 2 * 4 * 5, 28 * 5)  # input | reconstruction | edited
@@ -825,3 +829,59 @@ def test_the_heat_map_colours_the_grid_by_the_measured_attribute(lm):
     assert maps.map_figure(lm.name, maps.OVERLAYS).data[0].type == "scatter"
     with pytest.raises(gr.Error, match="attribute must be one of"):
         maps.map_figure(lm.name, maps.OVERLAYS, heat_by="boldness")
+
+
+# --- the page a student learns from: the map's limits, the encoder at work ---------------------
+
+def test_the_map_outlines_where_z_can_go_and_a_vaes_prior_circles(lm):
+    fig = maps.map_figure(lm.name, maps.OVERLAYS)
+    xmin, xmax, ymin, ymax = lm.extent
+    outline = [s for s in fig.layout.shapes if s.type == "rect" and s.line.dash == "dash"]
+    assert [(s.x0, s.x1, s.y0, s.y1) for s in outline] == [(xmin, xmax, ymin, ymax)]
+    circles = sorted(s.x1 for s in fig.layout.shapes if s.type == "circle")
+    assert circles == [1, 2]  # the prior N(0, I): 1 and 2 sigma
+    assert "prior 1σ" in [a.text for a in fig.layout.annotations]
+    assert fig.layout.meta["view"] == maps.map_view(lm) and fig.layout.meta["model"] == lm.name
+    assert "click a class to hide it" in fig.layout.legend.title.text
+    ae = maps.map_figure("mnist_ae", maps.OVERLAYS)
+    assert not [s for s in ae.layout.shapes if s.type == "circle"]  # an AE has no prior
+
+
+def test_a_test_image_is_encoded_with_its_loss_terms(lm):
+    pair, text, state, strip = tab_draw.ui_encode_test(17, None)
+    x = lu.load_test_images("mnist")[17].numpy() / 255.0
+    assert np.array_equal(state["input"], lu.load_test_images("mnist")[17].numpy())
+    mu, logvar = lm.model.encode(torch.as_tensor(x, dtype=torch.float32)[None, None])
+    assert state["mu"] == pytest.approx(mu[0].tolist(), abs=1e-6) and strip is None
+    bce, kl = nn.elbo_terms(lm.model, torch.as_tensor(x, dtype=torch.float32)[None, None],
+                            torch.zeros(1, 2))
+    assert f"reconstruction BCE {float(bce[0]):.1f} + KL {float(kl[0]):.1f}" in text
+    assert float(kl[0]) == pytest.approx(float(nn.kl_to_prior(mu, logvar)[0]))
+    for bad in (3000, -1, 1.5, None):
+        with pytest.raises(gr.Error, match="the test image's index"):
+            tab_draw.ui_encode_test(bad, None)
+
+
+def test_samples_of_q_are_seeded_by_their_number_and_marked_on_the_map(lm):
+    _, _, state, _ = tab_draw.ui_encode_test(17, None)
+    for n in range(1, 4):
+        text, state, strip = tab_draw.ui_sample(state, None)
+        assert len(state["samples"]) == n and strip.size[0] >= n * 28 * 4
+    eps = np.random.default_rng(1).standard_normal(2)  # the second sample's
+    second = state["samples"][1]
+    assert second["eps"] == pytest.approx(eps.tolist())
+    assert second["z"] == pytest.approx((np.array(state["mu"]) + np.array(state["sigma"]) * eps).tolist())
+    mean = np.mean([s["bce"] for s in state["samples"]])
+    assert f"3 sample(s) of q(z|x): mean BCE {mean:.1f}" in text
+    fig = maps.map_figure(lm.name, maps.OVERLAYS, drawing=state)
+    names = [t.name for t in fig.data]
+    assert {"q(z|x) 1σ", "q(z|x) 2σ", "q(z|x) samples"} <= set(names)
+    # sigma ~0.05 is a few pixels on the map: an inset magnifies it, with the samples numbered
+    assert fig.layout.xaxis2.domain == (0.70, 0.99)
+    inset = [t for t in fig.data if t.xaxis == "x2" and t.name == "q(z|x) samples"][0]
+    assert list(inset.text) == ["1", "2", "3"]
+    _, _, ae_state, _ = tab_draw.ui_encode_test(17, "mnist_ae")
+    with pytest.raises(gr.Error, match="autoencoder"):
+        tab_draw.ui_sample(ae_state, "mnist_ae")
+    with pytest.raises(gr.Error, match="nothing encoded yet"):
+        tab_draw.ui_sample(None, None)

@@ -10,12 +10,15 @@ import json
 import httpx
 import numpy as np
 import pytest
+import safetensors.torch
+import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
 import api
 import checks
+import latent_utils as lu
 import neural_network as nn
 import store
 
@@ -135,6 +138,15 @@ def test_nan_over_rest_and_the_image_api(live_url):
         assert model.status_code == 200 and model.headers["etag"] == lm.etag
         assert httpx.get(f"{live_url}/api/model/{lm.name}",
                          headers={"If-None-Match": lm.etag}).status_code == 304
+        # the test images behind the map's dots (the page's dot cards), per model's data set
+        for name, dataset in [(lm.name, "mnist"), ("fashion_vae_beta4", "fashion")]:
+            shipped = httpx.get(f"{live_url}/api/images/{name}")
+            assert shipped.status_code == 200 and shipped.headers["etag"]
+            images = safetensors.torch.load(shipped.content)["images"]
+            assert images.shape == (lu.MAP_POINTS, 28, 28)
+            assert torch.equal(images, lu.load_test_images(dataset))
+        missing = httpx.get(f"{live_url}/api/images/no_such_model")
+        assert missing.status_code == 404 and "no_such_model" in missing.json()["error"]
 
 
 def test_still_serving_after_bad_input(client, live_url):

@@ -230,7 +230,7 @@ def test_a_second_morph_click_during_the_animation_is_not_dropped(page, shots):
 
 def test_a_model_switch_clears_the_comparison(page, shots):
     page.get_by_role("tab", name="Models").click()
-    page.get_by_role("button", name="compare the MNIST models at this z").click()
+    page.get_by_role("button", name="compare the course's models at this z (AE, beta 1, 3, 10)").click()
     page.locator(".gallery-item, [data-testid=gallery] img").first.wait_for()
     page.click("#lsn-model input")
     page.get_by_role("option", name="mnist_vae_beta1", exact=True).click()
@@ -386,8 +386,11 @@ def test_fashion_names_images_not_digits_with_even_buttons_and_apart_labels(live
         assert max(b["height"] for b in buttons) - min(b["height"] for b in buttons) < 1
         page.wait_for_function("() => [...document.querySelectorAll('#lsn-map .annotation-text')]"
                                ".some(a => a.textContent === 'T-shirt/top')")  # fashion's map
-        page.wait_for_function("() => document.querySelectorAll('#lsn-map .annotation .bg').length === 10")
-        labels = boxes(page, "#lsn-map .annotation .bg")
+        # the class labels (the prior's circles are labelled too, "prior 1σ": not a class)
+        classes = page.locator("#lsn-map .annotation").filter(has_not_text="prior")
+        page.wait_for_function("() => [...document.querySelectorAll('#lsn-map .annotation')]"
+                               ".filter(a => !a.textContent.startsWith('prior')).length === 10")
+        labels = [classes.nth(i).locator(".bg").bounding_box() for i in range(classes.count())]
         assert len(labels) == 10
         page.screenshot(path=shots / "ux_fashion.png")
         clashes = [(i, j) for i, a in enumerate(labels) for j, b in enumerate(labels[:i]) if overlap(a, b)]

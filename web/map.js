@@ -88,18 +88,20 @@
     return best;
   };
 
-  // What the map's search box asks for: {index} of a test image on the map, {cls} a class's
-  // index (its name, any case), or {error} naming what it cannot find.
+  // What the map's search box asks for: {index} of a test image on the map ("17", "#17"), {cls}
+  // a class's index ("class 7", or a name that is no number: "Sneaker", any case), or {error}
+  // naming what it cannot find.
   const findQuery = (text, classes, n) => {
-    const t = String(text).trim().replace(/^#/, '');
-    if (/^\d+$/.test(t)) {
+    const named = String(text).trim().match(/^class\s+(.+)$/i);
+    const t = named ? named[1].trim() : String(text).trim().replace(/^#/, '');
+    if (!named && /^\d+$/.test(t)) {
       const i = Number(t);
       return i < n ? {index: i} : {error: `the map shows test images #0 to #${n - 1}, not #${i}`};
     }
     const cls = classes.findIndex((c) => c.toLowerCase() === t.toLowerCase());
     if (cls >= 0) return {cls};
     return {error: `no test image or class "${t.slice(0, 40)}": type an index (0 to ${n - 1}) ` +
-                   `or a class (${classes.join(', ')})`};
+                   `or "class " and a class (${classes.join(', ')})`};
   };
 
   class MapView {
@@ -377,6 +379,7 @@
       const points = this.trailPoints;
       ctx.clearRect(0, 0, w, h);
       c.dataset.points = String(points.length);
+      c.dataset.first = points.length ? points[0].join(',') : '';
       if (points.length < 2) return;
       const at = (z) => { const [u, v] = toUV(this.g, z); return [u * w, v * h]; };
       ctx.beginPath();

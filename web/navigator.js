@@ -219,6 +219,9 @@ const loadModel = async (name) => {
   setStatus(mode, text);
   if (S.at) draw(S.at);
   syncNow();
+  // the dots' test images, fetched now the first digit is drawn (not in the middle of a drag,
+  // when a finger first lands on a dot)
+  if (S.local) testImages();
 };
 
 // --- what the server sends: a model (with its extent), a position, or a path to play --------

@@ -78,3 +78,28 @@ test('an attribute arrow points along its move, kept between 30 and 110 px', () 
   assert.ok(Math.abs(a[0] - -60) < 1e-9 && a[1] === 50);
   assert.strictEqual(ends[1][2], false);  // unreliable: the page dashes it
 });
+
+test('the search box finds a test image by index and a class by name', () => {
+  const digits = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+  assert.deepStrictEqual(map.findQuery('17', digits, 3000), {index: 17});
+  assert.deepStrictEqual(map.findQuery(' #17 ', digits, 3000), {index: 17});
+  assert.deepStrictEqual(map.findQuery('class 7', digits, 3000), {cls: 7});
+  assert.deepStrictEqual(map.findQuery('sneaker', ['T-shirt/top', 'Sneaker'], 3000), {cls: 1});
+  assert.match(map.findQuery('3000', digits, 3000).error, /#0 to #2999, not #3000/);
+  assert.match(map.findQuery('class 12', digits, 3000).error, /no test image or class "12"/);
+});
+
+test('a dot is found within 6 px of the pointer, and not when its class is hidden', () => {
+  const g = {box: {left: 0, top: 0, width: 100, height: 100}, xr: [0, 10], yr: [0, 10]};
+  const atlas = {mu: [5, 5, 8, 8, 5.2, 5], labels: [0, 1, 1], classes: ['a', 'b'], mapPoints: 2};
+  assert.strictEqual(map.dotAt(g, atlas, 51, 50), 0);  // pixel (50, 50); the third is off the map
+  assert.strictEqual(map.dotAt(g, atlas, 80, 20), 1);
+  assert.strictEqual(map.dotAt(g, atlas, 70, 50), -1);
+  assert.strictEqual(map.dotAt(g, atlas, 80, 20, new Set(['b'])), -1);
+});
+
+test('a zoom scales the view about a point and a pan moves it', () => {
+  assert.deepStrictEqual(map.zoomed([0, 10, 0, 10], [5, 5], 0.5), [2.5, 7.5, 2.5, 7.5]);
+  assert.deepStrictEqual(map.zoomed([0, 10, 0, 10], [0, 0], 2, [1, -1]), [1, 21, -1, 19]);
+  assert.ok(map.within([-3, 3, -2, 2], [2.9, -1.9]) && !map.within([-3, 3, -2, 2], [3.1, 0]));
+});
