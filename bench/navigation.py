@@ -74,7 +74,9 @@ def drag(page, box, seconds, local, requests, horizontal=False):
     return (drawn(page, local) - before) / elapsed, during, latencies, i / elapsed
 
 
-def measure(url, seconds, local):
+def measure(url, seconds):
+    """One page's figures; `local`: the page runs the navigator (web/navigator.js, which keeps
+    window.lsnStats), else it is the server-slider page, counted by its images."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -85,6 +87,9 @@ def measure(url, seconds, local):
         page.on("response", lambda r: sizes.__setitem__(r.url, r.headers.get("content-length")))
         page.add_init_script("window.lsnBench = true")  # web/navigator.js keeps window.lsnStats
         page.goto(url)
+        page.wait_for_function("() => window.lsnStats || document.querySelector('#lsn-digit img')",
+                               timeout=60_000)
+        local = page.evaluate("Boolean(window.lsnStats)")
         if local:
             page.wait_for_function("() => window.lsnStats && window.lsnStats.paints > 0 && "
                                    "window.lsnStats.mode !== 'loading'", timeout=60_000)
@@ -132,13 +137,13 @@ def run(seconds=3.0, baseline=BASELINE):
     results = {}
     server = start_server()
     try:
-        results["this page"] = measure(server.url, seconds, local=True)
+        results["this page"] = measure(server.url, seconds)
     finally:
         server.stop()
     if baseline != "none":
         folder, old = baseline_server(baseline)
         try:
-            results[f"baseline {baseline}"] = measure(old.url, seconds, local=False)
+            results[f"baseline {baseline}"] = measure(old.url, seconds)
         finally:
             old.stop()
             remove_worktree(folder)
@@ -150,9 +155,10 @@ def run(seconds=3.0, baseline=BASELINE):
             lat = f"{d['p50']:.1f} / {d['p95']:.1f} ms" if d["p50"] is not None else "n/a"
             print(f"| {page} | {target} | {d['digits_s']:.1f} | {d['moves_s']:.1f} | "
                   f"{d['requests']} | {lat} |")
-    mine = results["this page"]
-    print(f"\nthis page: first digit drawn {mine['first_digit_ms']:.0f} ms after navigation start;"
-          f" model file {mine['model_bytes'] / 2**20:.2f} MiB")
+    for page, r in results.items():
+        if r["first_digit_ms"] is not None:
+            print(f"\n{page}: first digit drawn {r['first_digit_ms']:.0f} ms after navigation "
+                  f"start; model file {r['model_bytes'] / 2**20:.2f} MiB")
     return results
 
 
