@@ -74,8 +74,9 @@ def layout(p, lm):
 
 def wire(p):
     p.heat.change(**main_view.redraw(p))
-    # where z settles: its digit's measured attributes and the attributes' arrows (web/map.js)
-    for event in (p.demo.load, p.nav.change, p.arrows.change):
+    # where z settles, and once a model's first digit is drawn (the navigator's "loaded"): its
+    # digit's measured attributes and the attributes' arrows (web/map.js)
+    for event in (p.nav.loaded, p.nav.change, p.arrows.change):
         event(toasted(ui_local), [p.nav, p.arrows, p.model], p.nav, show_progress="hidden",
               trigger_mode="always_last", **PRIVATE)
     for a, sign, button in p.edit_buttons:

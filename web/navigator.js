@@ -219,8 +219,10 @@ const loadModel = async (name) => {
   setStatus(mode, text);
   if (S.at) draw(S.at);
   syncNow();
-  // the dots' test images, fetched now the first digit is drawn (not in the middle of a drag,
-  // when a finger first lands on a dot)
+  // now that the digit is drawn: the server measures it (the custom event "loaded", see
+  // tab_edit.ui_local), and the dots' test images are fetched (not in the middle of a drag, when
+  // a finger first lands on a dot)
+  trigger('loaded', {model: name});
   if (S.local) testImages();
 };
 
