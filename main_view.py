@@ -14,6 +14,7 @@ tests/test_demo_handlers.py and in Chromium by tests/test_demo_browser.py and te
 """
 
 import functools
+import json
 from pathlib import Path
 
 import gradio as gr
@@ -41,6 +42,13 @@ MAP_NOTE = """\
   digits; beta 1 keeps sharper digits with gaps between the classes; an AE has no such pull.
 * **z1, z2** are the two latent coordinates; the digit beside the map is the decoder's output
   at the current z (the yellow marker)."""
+
+
+def page_head(lm):
+    """What goes in the page's <head> (demo.build_app): web/prefetch.js, which starts fetching
+    the model file the navigator decodes with as the page loads, told the default model."""
+    return (f"<script>window.LSN_DEFAULT_MODEL = {json.dumps(lm.name)};</script>\n"
+            f"<script>{(WEB / 'prefetch.js').read_text()}</script>")
 
 
 def header(name):

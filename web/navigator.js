@@ -198,9 +198,12 @@ const loadModel = async (name) => {
   setStatus('loading', 'loading the decoder…');
   let mode, text;
   try {
-    const r = await fetch(`api/model/${encodeURIComponent(name)}`);
-    if (!r.ok) throw new Error(`the server answered ${r.status}`);
-    const parsed = window.LSNDecoder.parseSafetensors(await r.arrayBuffer());
+    // the bytes web/prefetch.js began fetching as the page loaded, once; else fetched now
+    const pre = window.lsnPrefetch;
+    window.lsnPrefetch = null;
+    const bytes = pre && pre.name === name ? pre.bytes : fetch(`api/model/${encodeURIComponent(name)}`)
+      .then((r) => { if (!r.ok) throw new Error(`the server answered ${r.status}`); return r.arrayBuffer(); });
+    const parsed = window.LSNDecoder.parseSafetensors(await bytes);
     if (S.model !== name) return;  // switched again meanwhile
     S.dec = window.LSNDecoder.buildDecoder(parsed);
     S.atlas = {mu: parsed.tensors['atlas.mu'].data, labels: parsed.tensors['atlas.labels'].data,
