@@ -58,6 +58,14 @@ def test_main_view_fits_1366x768_with_a_crisp_digit_decoded_in_the_page(page, sh
     assert canvas(page).max() - canvas(page).min() > 100  # not blank
 
 
+def test_the_model_file_is_fetched_once_from_the_pages_head(page, live_url):
+    # web/prefetch.js asked for it as the page loaded; the navigator took those bytes
+    assert [u for u in page.requests if "/api/model/" in u] == [f"{live_url}/api/model/mnist_vae_beta4"]
+    assert page.evaluate("window.lsnPrefetch") is None
+    assert page.evaluate("() => [...document.head.querySelectorAll('script')].some("
+                         "(s) => s.textContent.includes('window.lsnPrefetch = {name, bytes}'))")
+
+
 def test_dragging_the_x_slider_redraws_every_move_without_a_request(page, shots):
     box = page.locator("#lsn-x input[type=range]").bounding_box()
     y0 = box["y"] + box["height"] / 2

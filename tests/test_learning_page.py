@@ -16,7 +16,7 @@ import latent_utils as lu
 import store
 import tab_models
 from neural_network import list_models
-from pages import assert_same_digit, at_rest, open_at, open_page, plot_area, settled, sliders, touch
+from pages import assert_same_digit, at_rest, open_page, plot_area, settled, sliders, touch
 
 pytestmark = pytest.mark.browser
 

@@ -148,9 +148,9 @@
     }
 
     drawFound() {
-      if (!this.g && !this.measure()) return;
-      const c = this.overlay('lsn-found'), w = c.width, h = c.height, ctx = c.getContext('2d');
-      ctx.clearRect(0, 0, w, h);
+      const layer = this.cleared('lsn-found');
+      if (!layer) return;
+      const {c, w, h, ctx} = layer;
       const atlas = this.nav.atlas(), cls = this.foundClass;
       let count = 0;
       if (atlas && cls !== null && cls !== undefined) {
@@ -340,6 +340,14 @@
       return c;
     }
 
+    // An overlay canvas, cleared to draw on: {c, w, h, ctx}; null before the plot is drawn.
+    cleared(id) {
+      if (!this.g && !this.measure()) return null;
+      const c = this.overlay(id), ctx = c.getContext('2d');
+      ctx.clearRect(0, 0, c.width, c.height);
+      return {c, w: c.width, h: c.height, ctx};
+    }
+
     mark(z) {
       if (!this.g && !this.measure()) return;
       const c = this.overlay('lsn-marker'), ctx = c.getContext('2d');
@@ -374,10 +382,9 @@
     }
 
     drawTrail() {
-      if (!this.g && !this.measure()) return;
-      const c = this.overlay('lsn-trail'), w = c.width, h = c.height, ctx = c.getContext('2d');
-      const points = this.trailPoints;
-      ctx.clearRect(0, 0, w, h);
+      const layer = this.cleared('lsn-trail');
+      if (!layer) return;
+      const {c, w, h, ctx} = layer, points = this.trailPoints;
       c.dataset.points = String(points.length);
       c.dataset.first = points.length ? points[0].join(',') : '';
       if (points.length < 2) return;
@@ -403,9 +410,9 @@
     }
 
     drawArrows() {
-      if (!this.g && !this.measure()) return;
-      const c = this.overlay('lsn-arrows'), w = c.width, h = c.height, ctx = c.getContext('2d');
-      ctx.clearRect(0, 0, w, h);
+      const layer = this.cleared('lsn-arrows');
+      if (!layer) return;
+      const {c, w, h, ctx} = layer;
       const here = this.here, list = (here && here.arrows) || [];
       c.dataset.arrows = String(list.length);
       if (!list.length) return;
