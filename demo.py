@@ -66,7 +66,7 @@ def build_app(default=None, bench_floor=False):
     lm = STORE.get(default)
     # Gradio's cache (uploads, served copies of the downloads): files over 10 minutes old go,
     # checked every 10 minutes, and all of it when the app closes.
-    with gr.Blocks(title="Latent Space Navigator", fill_width=True, head=main_view.page_head(lm),
+    with gr.Blocks(title="Latent Space Navigator", fill_width=True,
                    delete_cache=(KEEP_DOWNLOADS_S, KEEP_DOWNLOADS_S)) as demo:
         p = SimpleNamespace(demo=demo)
         main_view.layout(p, lm)
@@ -89,6 +89,7 @@ def build_app(default=None, bench_floor=False):
             gr.api(fn, api_name=name)
         if bench_floor:
             button.click(api.floor, None, image, api_name="floor")
+    demo.lsn_head = main_view.page_head(lm)  # the page's <head>, which routes.serve launches with
     return demo
 
 

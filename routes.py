@@ -149,14 +149,15 @@ def serve(app, **launch):
     Uploads over 20 MB are refused by Gradio itself; smaller ones are checked by
     images.open_image. Any request body over MAX_BODY is refused before it is read whole into
     memory. show_error: Gradio's own refusals (too few inputs, a file outside its upload folder)
-    then carry their reason to the caller instead of {"error": null}; handlers raise gr.Error."""
+    then carry their reason to the caller instead of {"error": null}; handlers raise gr.Error.
+    The page's <head> is the app's own (demo.build_app sets app.lsn_head)."""
     routes = [Route("/api/decode.png", decode_png), Route("/api/model/{name}", model_file),
               Route("/api/images/{name}", test_images)]
     # api_open=False: every queued event is reached through the queue only, never a direct
     # POST /gradio_api/run/NAME, which skipped its concurrency limit (the README's REST calls and
     # gradio_client use the queue). The page's own events are queued (demo.py's `ui`).
     return app.queue(default_concurrency_limit=8, api_open=False).launch(
-        max_file_size="20mb", show_error=True, **launch,
+        max_file_size="20mb", show_error=True, head=getattr(app, "lsn_head", None), **launch,
         app_kwargs={"max_body_size": MAX_BODY, "routes": routes,
                     "middleware": [Middleware(UploadGuard)],
                     "exception_handlers": {RequestValidationError: malformed,

@@ -452,10 +452,10 @@ def test_the_page_keeps_its_ids_api_names_css_and_js():
     # every script in web/ ships once: in the navigator's js_on_load, the component's own script
     # last, after every part it uses; prefetch.js in the page's head, told the default model
     head = (main_view.WEB / "prefetch.js").read_text()
-    shipped = {p.name: nav.js_on_load.count(p.read_text()) + app.head.count(p.read_text())
+    shipped = {p.name: nav.js_on_load.count(p.read_text()) + app.lsn_head.count(p.read_text())
                for p in main_view.WEB.glob("*.js")}
     assert shipped and set(shipped.values()) == {1}, shipped
-    assert head in app.head and 'window.LSN_DEFAULT_MODEL = "mnist_vae_beta4"' in app.head
+    assert head in app.lsn_head and 'window.LSN_DEFAULT_MODEL = "mnist_vae_beta4"' in app.lsn_head
     assert nav.js_on_load.endswith((main_view.WEB / "navigator.js").read_text())
     assert (main_view.WEB / "navigator.css").read_text() in nav.head
     assert nav.props == {"model": nn.DEFAULT_MODEL, "extent": store.STORE.get().extent}
