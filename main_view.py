@@ -72,7 +72,7 @@ def layout(p, lm):
         with gr.Column(scale=3, min_width=560):
             p.plot = gr.Plot(show_label=False, elem_id="lsn-map")
             p.overlays = gr.CheckboxGroup(maps.OVERLAYS, value=maps.OVERLAYS[1:], show_label=False,
-                                          container=False)
+                                          container=False, elem_id="lsn-overlays")
         with gr.Column(scale=2, min_width=420):
             # its value is the position, at the prior's mean (or nearest to it) to begin with
             p.nav = gr.HTML(ui.go_to(0, 0, lm.name), model=lm.name, extent=lm.extent,

@@ -89,6 +89,8 @@ def test_a_finger_on_a_dot_goes_to_its_code_and_shows_its_card(live_url, chromiu
         page.wait_for_function("(i) => document.querySelector('#lsn-preview').dataset.dot === i",
                                arg=str(i))
         assert settled(page) == (round(z[0], 2), round(z[1], 2))
+        page.wait_for_timeout(500)  # the finger has lifted: its card stays a while
+        assert page.locator("#lsn-preview").is_visible()
         page.screenshot(path=shots / "learn_phone_dot_card.png")
     finally:
         page.context.close()
@@ -318,9 +320,10 @@ def test_phone_tap_targets_are_at_least_44_px(live_url, chromium, shots):
                      is_mobile=True, device_scale_factor=2)
     try:
         sizes = page.evaluate("""() => [...document.querySelectorAll(
-              '#lsn-jump button, #lsn-random, #lsn-tabs [role=tab]')].filter((e) => e.offsetParent)
+              '#lsn-jump button, #lsn-random, #lsn-tabs [role=tab], #lsn-overlays label')]
+            .filter((e) => e.offsetParent)
             .map((e) => { const r = e.getBoundingClientRect(); return [e.textContent.trim(), r.width, r.height]; })""")
-        assert len(sizes) >= 10 + 1 + 6  # the class buttons, random, the tabs
+        assert len(sizes) >= 10 + 1 + 6 + 4  # the class buttons, random, the tabs, the overlays
         assert [s for s in sizes if s[1] < 44 or s[2] < 44] == [], sizes
         page.screenshot(path=shots / "learn_phone_targets.png")
     finally:

@@ -207,7 +207,8 @@
       gd.addEventListener('pointermove', (ev) => this.pointerMove(ev));
       gd.addEventListener('pointerup', (ev) => this.release(ev));
       gd.addEventListener('pointercancel', (ev) => this.release(ev));
-      gd.addEventListener('pointerleave', () => this.hidePreview());
+      // a finger's card stays up its 2.5 s: a touch pointer leaves the plot as it lifts
+      gd.addEventListener('pointerleave', () => { if (!this.cardTimer) this.hidePreview(); });
       this.redraw();
     }
 
@@ -522,7 +523,7 @@
       });
       this.placeBox(box, cx, cy);
       clearTimeout(this.cardTimer);
-      if (ms) this.cardTimer = setTimeout(() => this.hidePreview(), ms);
+      this.cardTimer = ms ? setTimeout(() => { this.cardTimer = null; this.hidePreview(); }, ms) : null;
     }
 
     hidePreview() {
