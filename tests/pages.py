@@ -7,6 +7,7 @@ Imported by tests/test_demo_browser.py and tests/test_page_ux.py."""
 
 import numpy as np
 
+import checks
 import latent_utils as lu
 import neural_network as nn
 import store
@@ -77,6 +78,17 @@ def at_rest(page):
                            ".split(',').map(Number); return location.hash.endsWith("
                            "`&x=${z[0].toFixed(2)}&y=${z[1].toFixed(2)}`); }")
     return settled(page)
+
+
+def jump(page, c, model=None):
+    """Click class c's jump button and wait until z has arrived at its centre (clamped to the
+    extent, on the 0.01 step) and settled -> (x, y). Waiting for the centre itself, not only for
+    a settled position, keeps the start position (settled too) from being read instead."""
+    lm = store.STORE.get(model)
+    x, y = (round(v, 2) for v in checks.clamp_xy(lm, *lm.centres[c]))
+    page.click(f"#lsn-jump-{c}")
+    page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z", arg=f"{x:g},{y:g}")
+    return at_rest(page)
 
 
 def canvas(page, selector="#lsn-canvas"):

@@ -22,6 +22,7 @@ from pages import (
     assert_same_digit,
     canvas,
     expected_z_text,
+    jump,
     open_page,
     paints,
     plot_area,
@@ -170,11 +171,7 @@ def test_jump_to_7_sets_the_sliders_and_the_page_draws_its_centre(page, shots):
 
 
 def test_morph_plays_server_positions_through_the_page_decoder(page):
-    page.click("#lsn-jump-1")
-    lm = store.STORE.get()
-    page.wait_for_function("(z) => document.querySelector('#lsn-marker').dataset.z === z",
-                           arg="{},{}".format(*(round(v, 2) for v in checks.clamp_xy(lm, *lm.centres[1]))))
-    x0, y0 = settled(page)
+    x0, y0 = jump(page, 1)
     page.get_by_role("tab", name="Morph").click()
     before, sent = paints(page), len(page.requests)
     page.click("#lsn-morph")

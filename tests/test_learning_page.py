@@ -16,7 +16,7 @@ import latent_utils as lu
 import store
 import tab_models
 from neural_network import list_models
-from pages import assert_same_digit, at_rest, open_page, plot_area, settled, sliders, touch
+from pages import assert_same_digit, at_rest, jump, open_page, plot_area, settled, sliders, touch
 
 pytestmark = pytest.mark.browser
 
@@ -248,8 +248,7 @@ def test_a_model_switch_clears_the_interpolation_and_stops_its_path(page, shots)
 
 def test_four_morph_clicks_during_an_animation_each_count(page):
     lm = store.STORE.get()
-    page.click("#lsn-jump-1")
-    x0, y0 = at_rest(page)
+    x0, y0 = jump(page, 1)
     page.get_by_role("tab", name="Morph").click()
     button = page.locator("#lsn-morph")
     button.scroll_into_view_if_needed()

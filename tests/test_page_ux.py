@@ -22,6 +22,7 @@ from pages import (
     at_rest,
     canvas,
     expected_z_text,
+    jump,
     open_at,
     open_page,
     plot_area,
@@ -571,8 +572,7 @@ def test_an_edit_click_moves_z_along_the_attribute_with_its_arrows_and_measures(
     page = open_at(chromium, live_url, model)
     try:
         lm = store.STORE.get(model)
-        page.click("#lsn-jump-7")
-        x0, y0 = at_rest(page)
+        x0, y0 = jump(page, 7, model)
         page.wait_for_function(FRESH)
         before = measured(page)
         assert before == pytest.approx({a: round(v, 2) for a, v in api.measure(z=[x0, y0], model=model).items()},
