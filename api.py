@@ -20,8 +20,8 @@ import checks
 import directions as dirs
 import latent_utils as lu
 import morphometry as mm
-from checks import MAX_SAMPLES, MAX_SEED, MAX_STEPS, Refused, clamp_xy, class_index, integer, number, prepared, shown
-from neural_network import decode_uint8, encode_all, list_models
+from checks import MAX_SAMPLES, MAX_SEED, MAX_STEPS, Refused, class_index, integer, number, prepared, shown
+from neural_network import decode_uint8, encode_all
 from store import STORE
 
 FLOOR = Image.new("L", (28, 28), 128)  # /floor's constant answer (bench only)
@@ -34,53 +34,74 @@ def encoded(lm, x):
     return mu[0].tolist(), sigma[0].tolist()
 
 
-def decode(x, y, model=None):
-    """The decoded digit at z = (x, y) as a 28x28 grey image; x, y clamped to the extent."""
+def decode(x=None, y=None, model=None, z=None):
+    """The decoded digit at z (latent_dim numbers; x and y for a 2-D model) as a 28x28 grey
+    image; z clamped to the extent."""
     lm = STORE.get(model)
-    return Image.fromarray(decode_uint8(lm.model, [clamp_xy(lm, x, y)])[0])
+    return Image.fromarray(decode_uint8(lm.model, [checks.latent(lm, z, x, y)])[0])
 
 
 def jump(digit: int | str, model: str | None = None) -> list[float]:
-    """[x, y] of a class centre (digit: class index or name)."""
+    """z of a class centre (digit: class index or name), latent_dim numbers."""
     lm = STORE.get(model)
     return lm.centres[class_index(lm, digit)].tolist()
 
 
-def morph(x: float, y: float, digit: int | str, amount: float, model: str | None = None) -> list[float]:
-    """The point `amount` (0..1) of the way from (x, y) to the centre of class `digit`."""
+def morph(x: float | None = None, y: float | None = None, digit: int | str = 0, amount: float = 0.25,
+          model: str | None = None, z: list[float] | None = None) -> list[float]:
+    """The point `amount` (0..1) of the way from z (x, y for a 2-D model) to the centre of
+    class `digit`."""
     lm = STORE.get(model)
     target = lm.centres[class_index(lm, digit)]
-    return lu.morph(clamp_xy(lm, x, y), target, number(amount, "amount", 0, 1)).tolist()
+    return lu.morph(checks.latent(lm, z, x, y), target, number(amount, "amount", 0, 1)).tolist()
 
 
 def interpolate(digit_a: int | str, digit_b: int | str, steps: int, method: str = "linear",
                 model: str | None = None) -> list[list[float]]:
-    """`steps` (2-64) codes from class a's centre to class b's; method 'linear' or 'spherical'."""
+    """`steps` (2-64) codes from class a's centre to class b's; method 'linear' or 'spherical'
+    (an autoencoder's turns about its codes' mean: it has no N(0, I) prior)."""
     lm = STORE.get(model)
     a, b = class_index(lm, digit_a, "digit_a"), class_index(lm, digit_b, "digit_b")
     steps = integer(steps, "steps", 2, MAX_STEPS)
     try:
-        path = lu.latent_path(lm.centres[a], lm.centres[b], steps, method)
+        centre = lu.turn_centre(lm.atlas["mu"], lm.has_prior)
+        path = lu.latent_path(lm.centres[a], lm.centres[b], steps, method, centre)
     except (ValueError, TypeError):  # TypeError: a method that is a list or a dict (unhashable)
         raise Refused(f"method must be 'linear' or 'spherical', not {shown(method)}") from None
     return path.tolist()
 
 
 def random_point(seed: int = 0, model: str | None = None) -> list[float]:
-    """A code drawn from the prior N(0, I), reproducible by seed."""
-    STORE.get(model)  # refuses an unknown model like every endpoint does
-    return np.random.default_rng(integer(seed, "seed", 0, MAX_SEED)).standard_normal(2).tolist()
+    """A code drawn from the prior N(0, I), latent_dim numbers, reproducible by seed."""
+    lm = STORE.get(model)
+    return np.random.default_rng(integer(seed, "seed", 0, MAX_SEED)).standard_normal(lm.dim).tolist()
 
 
-def sample(mu_x: float, mu_y: float, sigma_x: float, sigma_y: float, n: int = 16, seed: int = 0,
-           model: str | None = None) -> list[list[float]]:
-    """n (1-256) codes z = mu + sigma * eps, eps ~ N(0, I); sigma 0 repeats mu exactly."""
-    STORE.get(model)
-    mu = np.array([number(mu_x, "mu_x", -3, 3), number(mu_y, "mu_y", -3, 3)])
-    sigma = np.array([number(sigma_x, "sigma_x", 0, 2), number(sigma_y, "sigma_y", 0, 2)])
+def sample(mu_x: float | None = None, mu_y: float | None = None, sigma_x: float | None = None,
+           sigma_y: float | None = None, n: int = 16, seed: int = 0, model: str | None = None,
+           mu: list[float] | None = None, sigma: list[float] | None = None) -> list[list[float]]:
+    """n (1-256) codes z = mu + sigma * eps, eps ~ N(0, I); sigma 0 repeats mu exactly. mu and
+    sigma as lists of latent_dim numbers, or for a 2-D model as mu_x, mu_y, sigma_x, sigma_y."""
+    lm = STORE.get(model)
+    mu = np.array(per_dimension(lm, "mu", mu, (mu_x, mu_y), -3, 3))
+    sigma = np.array(per_dimension(lm, "sigma", sigma, (sigma_x, sigma_y), 0, 2))
     eps = np.random.default_rng(integer(seed, "seed", 0, MAX_SEED)).standard_normal(
-        (integer(n, "n", 1, MAX_SAMPLES), 2))
+        (integer(n, "n", 1, MAX_SAMPLES), lm.dim))
     return (mu + sigma * eps).tolist()
+
+
+def per_dimension(lm, name, values, xy, lo, hi):
+    """A list of latent_dim numbers in [lo, hi] named `name`, or for a 2-D model its two
+    per-axis values `xy` (name_x, name_y)."""
+    if values is None:
+        if lm.dim != 2 or None in xy:
+            raise Refused(f"give {name}, a list of {lm.dim} numbers"
+                          + (f", or {name}_x and {name}_y" if lm.dim == 2 else ""))
+        return [number(v, f"{name}_{a}", lo, hi) for v, a in zip(xy, "xy")]
+    if not isinstance(values, (list, tuple)) or len(values) != lm.dim:
+        raise Refused(f"{name} must be a list of {lm.dim} numbers ({lm.name}'s latent size), "
+                      f"not {shown(values)}")
+    return [number(v, f"{name}[{i}]", lo, hi) for i, v in enumerate(values)]
 
 
 def encode(image, model=None):
@@ -148,7 +169,7 @@ def models() -> list[dict]:
     """The shipped models with their metadata (the default first); a model whose files cannot be
     loaded is listed as {"name", "error"}, so one broken file hides none of the others."""
     cards = []
-    for name in sorted(list_models(), key=lambda n: n != STORE.default):
+    for name in sorted(STORE.names(), key=lambda n: n != STORE.default):
         try:
             cards.append(model_card(name))
         except gr.Error as e:

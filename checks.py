@@ -85,34 +85,43 @@ def class_index(lm, digit, name="digit"):
         raise Refused(str(e)) from None
 
 
+def axis_name(lm, i):
+    """What axis i of z is called on the page and in messages: x and y in 2-D, else z1, z2, ..."""
+    return "xy"[i] if lm.dim == 2 else f"z{i + 1}"
+
+
+def clamp(lm, z):
+    """z (latent_dim numbers) as floats, each clamped to the model's extent on its axis."""
+    e = lm.extent
+    return [min(max(number(v, axis_name(lm, i)), e[2 * i]), e[2 * i + 1]) for i, v in enumerate(z)]
+
+
 def clamp_xy(lm, x, y):
-    """(x, y) as numbers, clamped to the model's extent."""
-    xmin, xmax, ymin, ymax = lm.extent
-    return (min(max(number(x, "x"), xmin), xmax), min(max(number(y, "y"), ymin), ymax))
+    """(x, y) of a 2-D model as numbers, clamped to its extent."""
+    return tuple(clamp(lm, [x, y]))
 
 
 def position(value, lm):
-    """The navigator's value (main_view.py: [x, y], or {"z": [x, y], "path": ...} while the
-    page plays a path) as (x, y), clamped to the model's extent."""
+    """The navigator's value (main_view.py: z as a list, or {"z": z, "path": ...} while the
+    page plays a path) as a list of latent_dim numbers, clamped to the model's extent."""
     z = value.get("z") if isinstance(value, dict) else value
-    if not isinstance(z, (list, tuple)) or len(z) != 2:
-        raise Refused(f"position must be [x, y], not {shown(value)}")
-    return clamp_xy(lm, *z)
+    if not isinstance(z, (list, tuple)) or len(z) != lm.dim:
+        raise Refused(f"position must be a list of {lm.dim} numbers, not {shown(value)}")
+    return clamp(lm, z)
 
 
 def latent(lm, z=None, x=None, y=None):
-    """A position as a list of the model's latent_dim numbers: z, or for a 2-D model x and y
-    (clamped to its extent, as everywhere x and y are taken); a z of the wrong length, holding
-    NaN or text, or neither z nor x and y, is refused by name."""
-    d = lm.model.config.latent_dim
+    """A position as a list of the model's latent_dim numbers: z, or for a 2-D model x and y,
+    clamped to its extent as everywhere; a z of the wrong length, holding NaN or text, or
+    neither z nor x and y, is refused by name."""
+    d = lm.dim
     if z is None:
-        if x is None or y is None or d != 2:
+        if d != 2 or (x is None and y is None):
             raise Refused(f"give z, a list of {d} numbers" + (", or x and y" if d == 2 else ""))
-        return list(clamp_xy(lm, x, y))
+        return clamp(lm, [x, y])
     if not isinstance(z, (list, tuple)) or len(z) != d:
         raise Refused(f"z must be a list of {d} numbers ({lm.name}'s latent size), not {shown(z)}")
-    z = [number(v, f"z[{i}]") for i, v in enumerate(z)]
-    return list(clamp_xy(lm, *z)) if d == 2 else z
+    return clamp(lm, [number(v, f"z[{i}]") for i, v in enumerate(z)])
 
 
 def attribute(name):
@@ -137,13 +146,13 @@ def measured(image):
         raise Refused(str(e)) from None
 
 
-def clamp_note(lm, axis, given):
-    """The toast naming a clamp when `given` on `axis` ("x" or "y") lies outside the model's
-    extent; None when it lies inside."""
-    lo, hi = lm.extent[:2] if axis == "x" else lm.extent[2:]
+def clamp_note(lm, i, given):
+    """The toast naming a clamp when `given` on axis i lies outside the model's extent; None
+    when it lies inside."""
+    lo, hi = lm.extent[2 * i:2 * i + 2]
     if lo <= given <= hi:
         return None
-    return (f"{axis} = {given:g} is outside {lm.name}'s range {lo:g}..{hi:g}: "
+    return (f"{axis_name(lm, i)} = {given:g} is outside {lm.name}'s range {lo:g}..{hi:g}: "
             f"set to {min(max(given, lo), hi):g}")
 
 

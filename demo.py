@@ -1,28 +1,33 @@
-"""Latent Space Navigator: a Gradio app to walk the 2-D latent space of the shipped VAEs/AEs.
+"""Latent Space Navigator: a Gradio app to walk the latent space of the shipped VAEs/AEs (2-D,
+and 10-D on a plane through z), or of your own checkpoint.
 
     python demo.py                       # or `make demo`: http://127.0.0.1:7862
     python demo.py --model mnist_ae --port 7863 --device cpu
+    python demo.py --model runs/ae10.safetensors --model mnist_vae_beta4   # your own, listed first
     python demo.py --host 0.0.0.0 --share
 
 The page: the encoded test digits as a map (click to go), the decoded digit at the current
-position z = (x, y) with X/Y controls and its measured attributes, random/jump/morph moves,
+position z (X/Y controls; a larger latent: a box and slider per dimension and a bar chart) and
+its measured attributes, random/jump/morph moves,
 edits along digit attributes, interpolation, sampling, model comparison, and draw-or-upload
 encoding. Needs only pretrained/ (no dataset, no network).
 
 API, by gradio_client (Client(url).predict(..., api_name="/decode")) or REST (POST
 /gradio_api/call/v2/NAME with {"x": 0.5, "y": 1}, then GET /gradio_api/call/NAME/EVENT_ID).
 Every endpoint takes an optional `model` (a name from pretrained/, default mnist_vae_beta4).
-x and y outside the model's atlas extent are clamped to it; any other bad input (NaN, a string,
-an unknown class, steps outside 2-64, ...) is refused with a gr.Error naming it.
-    /decode (x, y) -> 28x28 grey PNG       /jump (digit) -> [x, y] of the class centre
-    /morph (x, y, digit, amount) -> [x, y] /interpolate (digit_a, digit_b, steps, method) -> [[x, y]..]
-    /random (seed) -> [x, y] ~ N(0, I)     /sample (mu_x, mu_y, sigma_x, sigma_y, n, seed) -> [[x, y]..]
+A position is `z`, a list of the model's latent_dim numbers (x and y still work for a 2-D model);
+positions come back as such lists. z outside the model's atlas extent is clamped to it; any
+other bad input (NaN, a string, a z of the wrong length, an unknown class, steps outside 2-64,
+...) is refused with a gr.Error naming it.
+    /decode (z | x, y) -> 28x28 grey PNG   /jump (digit) -> z of the class centre
+    /morph (z | x, y, digit, amount) -> z  /interpolate (digit_a, digit_b, steps, method) -> [z..]
+    /random (seed) -> z ~ N(0, I)          /sample (mu, sigma | mu_x, mu_y, sigma_x, sigma_y, n, seed) -> [z..]
     /encode (image) -> {"mu", "sigma"}     /models () -> the shipped models and their metadata
     /attributes () -> the digit attributes, their directions and checked figures
     /edit (z, attribute, amount) -> z      /measure (image, or z) -> {attribute: value}
 `digit` is a class index or name. /models lists a model whose files are broken with its error;
 the others keep serving. Beside Gradio's API, two plain GET routes (routes.py): the image API
-/api/decode.png?x=..&y=..&model=..&scale=.. (a PNG, cacheable) and /api/model/NAME (the decoder
+/api/decode.png?x=..&y=..&model=..&scale=.. or ?z=z1,z2,..&model=.. (a PNG, cacheable) and /api/model/NAME (the decoder
 and atlas codes the page runs: moving the position needs no server round trip).
 
 This file only assembles the page (main_view.py and one tab_*.py module per tab, each holding
@@ -80,7 +85,7 @@ def build_app(default=None, bench_floor=False):
             image = gr.Image(format="png", type="pil", image_mode="L", label="image")
             file, encoding, button = gr.File(label="image"), gr.JSON(label="encoding"), gr.Button()
             measured = gr.JSON(label="attributes")
-        button.click(api.decode, [x, y, model], image, api_name="decode")
+        button.click(api.decode, [x, y, model, z], image, api_name="decode")
         button.click(api.encode, [file, model], encoding, api_name="encode")
         button.click(api.measure, [file, z, x, y, model], measured, api_name="measure")
         for fn, name in [(api.jump, "jump"), (api.morph, "morph"), (api.interpolate, "interpolate"),
@@ -128,8 +133,11 @@ def main(argv=None):
                    default=int(os.environ.get("GRADIO_SERVER_PORT", 7860 if space else 7862)),
                    help="port (env GRADIO_SERVER_PORT)")
     p.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
-    p.add_argument("--model", help=f"the model shown first, a name from pretrained/ (default: "
-                   f"{DEFAULT_MODEL}, or the first shipped model that loads)")
+    p.add_argument("--model", action="append", default=[],
+                   help=f"a model to show: a name from pretrained/, or the path of a checkpoint "
+                   f"trained by trainer.py, with its atlas beside it (any latent size), listed by "
+                   f"its file name; repeatable, the first is shown first (default: {DEFAULT_MODEL}, "
+                   f"or the first shipped model that loads)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     # Gradio keeps a copy of every component's config per session, 170 KiB here (measured), and
     # a REST call without a session_hash makes a new session: its default of 10,000 sessions
@@ -149,7 +157,8 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         STORE.reset(pick_device(args.device), root=work)
-        app = build_app(args.model or first_loadable(), bench_floor=args.bench_floor)
+        names = [STORE.add(m) if m.endswith(".safetensors") else m for m in args.model]
+        app = build_app(names[0] if names else first_loadable(), bench_floor=args.bench_floor)
         serve(app, server_name=args.host, server_port=args.port, share=args.share,
               state_session_capacity=args.max_sessions)
     except (ValueError, gr.Error) as e:

@@ -1,10 +1,13 @@
-"""Walk the 2-D latent space of a trained VAE (or AE) from one digit to another and write what the
-decoder draws on the way: one PNG per step, a labelled strip and, on request, an animated GIF.
+"""Walk the latent space (of any size) of a trained VAE (or AE) from one digit to another and write
+what the decoder draws on the way: one PNG per step, a labelled strip and, on request, an animated
+GIF.
 
     python interpolation.py --digit1 3 --digit2 8 --steps 10 --output-dir out
     python interpolation.py --digit1 3 --digit2 8 --source centroid --method spherical --gif
     python interpolation.py --tour 31415926535 --output-dir out    # out/tour.gif: digits of pi
     python interpolation.py --model-path pretrained/mnist_vae_beta1.safetensors --device cpu --gif
+    python interpolation.py --model_path pretrained/mnist_ae_d10.safetensors \
+        --config_path pretrained/mnist_ae_d10.yaml --digit1 3 --digit2 8 --steps 10 --output_dir out --no-cuda
 
 By default each end is one random test image of its digit (--seed picks them; the data root is
 --data-dir, else $LSN_DATA_DIR, else data/, as for every tool), encoded to its mean code mu. --source centroid
@@ -118,6 +121,7 @@ def check_config(config, path):
 
 # --- the two jobs -----------------------------------------------------------------------------
 
+
 def interpolate(args, model, atlas, a, b, out):
     classes = atlas["classes"]
     if args.source == "centroid":
@@ -127,7 +131,8 @@ def interpolate(args, model, atlas, a, b, out):
         x, labels = data.load(atlas["dataset"], "test", args.data_dir)
         images = data.pick_images(x, labels, [a, b], args.seed)
         ends, originals, kind = encode_all(model, images)[0], to_uint8(images), "test"
-    frames = decode_uint8(model, lu.latent_path(ends[0], ends[1], args.steps, args.method))
+    centre = lu.turn_centre(atlas["mu"], model.config.kind == "vae")
+    frames = decode_uint8(model, lu.latent_path(ends[0], ends[1], args.steps, args.method, centre))
 
     for old in out.glob("step_*.png"):  # a longer earlier run would leave frames past the last step
         old.unlink()
@@ -150,7 +155,8 @@ def tour(args, model, atlas, stops, out):
     """A GIF from centre to centre through `stops`: frames-per-leg frames a leg, then the last
     centre once more (legs * frames-per-leg + 1 frames)."""
     centres = atlas["centres"]
-    legs = [lu.latent_path(centres[s], centres[t], args.frames_per_leg + 1, args.method)[:-1]
+    legs = [lu.latent_path(centres[s], centres[t], args.frames_per_leg + 1, args.method,
+                           lu.turn_centre(atlas["mu"], model.config.kind == "vae"))[:-1]
             for s, t in zip(stops, stops[1:])]
     save_gif(decode_uint8(model, torch.cat([*legs, centres[stops[-1:]]])), out / "tour.gif",
              args.scale)

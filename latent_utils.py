@@ -73,11 +73,21 @@ def slerp(z0, z1, steps):
 METHODS = {"linear": lerp, "spherical": slerp}
 
 
-def latent_path(z0, z1, steps, method="linear"):
-    """lerp or slerp by name ("linear" or "spherical")."""
+def turn_centre(mu, has_prior):
+    """What a spherical path of a model turns about: a VAE's prior mean, the origin (None); an
+    autoencoder has no prior, so the mean of its codes mu."""
+    return None if has_prior else _as_tensor(mu).mean(0)
+
+
+def latent_path(z0, z1, steps, method="linear", centre=None):
+    """lerp or slerp by name ("linear" or "spherical"); slerp turns about `centre` (None: the
+    origin, a VAE's prior mean; an autoencoder has no prior, so about its codes' mean)."""
     if method not in METHODS:
         raise ValueError(f"method must be 'linear' or 'spherical', not {method!r:.60}")
-    return METHODS[method](z0, z1, steps)
+    if centre is None or method == "linear":
+        return METHODS[method](z0, z1, steps)
+    c = _as_tensor(centre)
+    return (slerp(_as_tensor(z0) - c, _as_tensor(z1) - c, steps).double() + c).float()
 
 
 def morph(z, target, amount):
@@ -156,6 +166,22 @@ def knn_votes(ref_z, ref_labels, z, k=5, num_classes=None, chunk=1024):
     return torch.cat(out)
 
 
+def knn_distance(ref_z, z, k=15, chunk=1024):
+    """[N]: the distance from each z to its k-th nearest reference code."""
+    ref_z = torch.as_tensor(ref_z).float()
+    z = torch.as_tensor(z).float().reshape(-1, ref_z.shape[1])
+    return torch.cat([torch.cdist(z[i:i + chunk], ref_z).topk(k, largest=False).values[:, -1]
+                      for i in range(0, len(z), chunk)])
+
+
+def nearness(mu, k=15, n=2000):
+    """How near its neighbours a code typically lies: the median and the 99th percentile, over
+    the first n codes, of the distance to their k-th nearest other code. A z farther from its
+    k-th nearest code than the 99th percentile lies off the data."""
+    d = knn_distance(mu, torch.as_tensor(mu)[:n], k + 1)  # k + 1: each code is its own nearest
+    return {"k": k, "median": float(d.median()), "p99": float(torch.quantile(d.double(), 0.99))}
+
+
 def knn_predict(ref_z, ref_labels, z, k=5):
     """Majority label of each z's k nearest reference codes (ties: the smaller label)."""
     return knn_votes(ref_z, ref_labels, z, k).argmax(1)
@@ -168,13 +194,43 @@ def knn_accuracy(ref_z, ref_labels, z, labels, k=5):
 
 
 def extent(mu, pad=0.1, q=0.005):
-    """(xmin, xmax, ymin, ymax) holding all but the outer 0.5 % of codes per axis, padded by
-    10 % of the span: the sliders' range and the map's view."""
+    """[lo1, hi1, lo2, hi2, ...] per dimension of the codes: all but the outer 0.5 % of codes,
+    padded by 10 % of the span: the sliders' ranges (and, in 2-D, the map's view)."""
     mu = torch.as_tensor(mu).double()
     lo, hi = torch.quantile(mu, q, dim=0), torch.quantile(mu, 1 - q, dim=0)
     span = hi - lo
     lo, hi = lo - pad * span, hi + pad * span
-    return [float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])]
+    return [float(v) for pair in zip(lo, hi) for v in pair]
+
+
+def plane(mu, through=None):
+    """A plane through latent space for the map -> (origin [D], basis [D, 2] with orthonormal
+    columns, share): by default the plane of the codes' first two principal components through
+    their mean; `through` three points (class centres, say): the plane through them, origin the
+    first. share is the part of the codes' variance that lies along the plane. A 2-D latent is
+    its own plane: origin 0, basis I, share 1, so map coordinates are z itself."""
+    mu = torch.as_tensor(mu).double()
+    d = mu.shape[1]
+    if d == 2 and through is None:
+        origin, basis = torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64)
+    elif through is None:
+        origin = mu.mean(0)
+        basis = torch.linalg.svd(mu - origin, full_matrices=False)[2][:2].T
+    else:
+        a, b, c = (_as_tensor(t) for t in through)
+        basis, r = torch.linalg.qr(torch.stack([b - a, c - a], 1))
+        if d < 2 or r.diagonal().abs().min() < 1e-9 * max(1.0, float(r.abs().max())):
+            raise ValueError("the three points lie on a line: they span no plane")
+        origin = a
+    centred = mu - mu.mean(0)
+    share = float(((centred @ basis) ** 2).sum() / (centred ** 2).sum())
+    return origin.float(), basis.float(), share
+
+
+def project(z, origin, basis):
+    """Codes [N, D] -> their map coordinates [N, 2] on the plane (origin, basis): the
+    coordinates of their orthogonal projection onto it."""
+    return ((_as_tensor(z) - _as_tensor(origin)) @ _as_tensor(basis)).float()
 
 
 def atlas_path(model_name_or_path=None) -> Path:
@@ -184,7 +240,10 @@ def atlas_path(model_name_or_path=None) -> Path:
 def save_atlas(path, mu, sigma, labels, centres, classes, dataset, directions=None):
     """directions (optional): {"weights" [A, D], "bias" [A], "table": {attribute: figures}}, the
     semantic directions of directions.py, kept as tensors directions.weights/.bias and meta."""
-    tensors = {"mu": torch.as_tensor(mu).float(), "sigma": torch.as_tensor(sigma).float(),
+    # a larger latent's sigma in float16 (read by no part of the app; it keeps pretrained/ within
+    # its 45 MB); mu, which the app reads, in float32
+    sigma = torch.as_tensor(sigma).float()
+    tensors = {"mu": torch.as_tensor(mu).float(), "sigma": sigma if sigma.shape[1] == 2 else sigma.half(),
                "labels": torch.as_tensor(labels).to(torch.uint8),
                "centres": torch.as_tensor(centres).float()}
     meta = {"classes": list(classes), "dataset": dataset, "extent": extent(mu)}

@@ -22,7 +22,7 @@ import gradio as gr
 import api
 import maps
 import ui
-from checks import MAX_SEED, clamp_note, integer, number, parsed
+from checks import MAX_SEED, Refused, clamp_note, class_index, integer, number, parsed
 from store import STORE
 from ui import PRIVATE, toasted
 
@@ -42,6 +42,10 @@ MAP_NOTE = """\
   digits; beta 1 keeps sharper digits with gaps between the classes; an AE has no such pull.
 * **z1, z2** are the two latent coordinates; the digit beside the map is the decoder's output
   at the current z (the yellow marker)."""
+
+
+PLANE_LABEL = ("the map's plane: through the centres of three classes (Enter), or empty for the "
+               "codes' principal plane")
 
 
 def page_head(lm):
@@ -73,9 +77,14 @@ def layout(p, lm):
             p.plot = gr.Plot(show_label=False, elem_id="lsn-map")
             p.overlays = gr.CheckboxGroup(maps.OVERLAYS, value=maps.OVERLAYS[1:], show_label=False,
                                           container=False, elem_id="lsn-overlays")
+            # a latent larger than 2: the map's plane, its principal one or through 3 class centres
+            p.plane_by = gr.State(None)
+            p.plane_classes = gr.Textbox(label=PLANE_LABEL, placeholder="e.g. 3, 5, 8", visible=lm.dim > 2,
+                                         elem_id="lsn-plane-classes")
         with gr.Column(scale=2, min_width=420):
             # its value is the position, at the prior's mean (or nearest to it) to begin with
-            p.nav = gr.HTML(ui.go_to(0, 0, lm.name), model=lm.name, extent=lm.extent,
+            p.nav = gr.HTML(ui.go_to([0.0] * lm.dim, lm.name), model=lm.name, extent=lm.extent,
+                            plane=ui.plane(lm),
                             html_template=(WEB / "navigator.html").read_text(),
                             js_on_load="\n".join((WEB / name).read_text() for name in SCRIPTS),
                             head=f"<style>{(WEB / 'navigator.css').read_text()}</style>",
@@ -93,7 +102,7 @@ def layout(p, lm):
 def redraw(p):
     """The event options that redraw the map from the model, its overlays and its heat map (the
     Edit tab's choice)."""
-    return dict(fn=maps.map_figure, inputs=[p.model, p.overlays, p.path, p.samples, p.drawing, p.heat],
+    return dict(fn=maps.map_figure, inputs=[p.model, p.overlays, p.path, p.samples, p.drawing, p.heat, p.plane_by],
                 outputs=p.plot, show_progress="hidden", **PRIVATE)
 
 
@@ -110,30 +119,58 @@ def wire(p):
         b.click(toasted(functools.partial(go_to_class, i)), [p.model], p.nav,
                 show_progress="hidden", **PRIVATE)
     p.overlays.change(**redraw(p))
+    p.plane_classes.submit(toasted(ui_plane), [p.plane_classes, p.model], [p.plane_by, p.nav],
+                           show_progress="hidden", **PRIVATE).then(**redraw(p))
 
 
 def ui_from_url(request: gr.Request):
-    """The page's load: the model and position its address names (?model=NAME&x=X&y=Y, which
-    web/address.js makes of a shared #model=..); what it does not name stays (gr.skip()). The
-    model comes first, then z, clamped to that model's extent with a toast naming the clamp; a
-    bad value is refused by name, as everywhere. Returned as (navigator, model)."""
+    """The page's load: the model and position its address names (?model=NAME&x=X&y=Y, or
+    &z=Z1,Z2,... for any latent size, which web/address.js makes of a shared #model=..); what it
+    does not name stays (gr.skip()). The model comes first, then z, clamped to that model's
+    extent with a toast naming the clamp; a bad value is refused by name, as everywhere.
+    Returned as (navigator, model)."""
     q = request.query_params if request is not None else {}
     name = q.get("model")
     lm = STORE.get(name or None)
-    given = {axis: number(parsed(q[axis], f"{axis} in the address"), f"{axis} in the address")
-             for axis in "xy" if axis in q}
     chosen = lm.name if name else gr.skip()
-    if not given:
+    if "z" in q:
+        z = [number(parsed(t, f"z{i + 1} in the address"), f"z{i + 1} in the address")
+             for i, t in enumerate(q["z"].split(",")[:lm.dim + 1])]
+        if len(z) != lm.dim:
+            raise Refused(f"z in the address must list {lm.dim} numbers ({lm.name}'s latent size)")
+    elif lm.dim == 2 and ("x" in q or "y" in q):
+        z = [number(parsed(q[a], f"{a} in the address"), f"{a} in the address") if a in q else 0.0
+             for a in "xy"]
+    else:
         return gr.skip(), chosen
-    for axis, v in given.items():
-        if note := clamp_note(lm, axis, v):
+    for i, v in enumerate(z):
+        if note := clamp_note(lm, i, v):
             gr.Warning(note)
-    return ui.navigator(lm, ui.go_to(given.get("x", 0.0), given.get("y", 0.0), lm.name)), chosen
+    return ui.navigator(lm, ui.go_to(z, lm.name)), chosen
+
+
+def ui_plane(text, model):
+    """The plane box: the map's plane through the centres of the three classes named (indices or
+    names, "3, 5, 8"), or, empty, the codes' principal plane -> (the classes, the navigator's
+    plane). Two classes, four, or three whose centres lie on a line are refused by name."""
+    lm = STORE.get(model)
+    names = [t.strip() for t in (text or "").replace(",", " ").split()]
+    if not names:
+        return None, ui.navigator(lm)
+    if len(names) != 3:
+        raise Refused(f"name three classes for the plane, not {len(names)}: e.g. 3, 5, 8")
+    by = [class_index(lm, n, "class") for n in names]
+    if len(set(by)) < 3:
+        raise Refused("name three different classes for the plane")
+    try:
+        return by, ui.navigator(maps.planed(lm, by))
+    except ValueError as e:
+        raise Refused(f"the centres of {', '.join(names)}: {e}") from None
 
 
 def go_to_class(i, model):
     """A class button: go to class i's centre."""
-    return ui.go_to(*api.jump(i, model), model)
+    return ui.go_to(api.jump(i, model), model)
 
 
 def ui_random(seed, last, model):
@@ -144,4 +181,4 @@ def ui_random(seed, last, model):
     seed = integer(seed, "seed", 0, MAX_SEED)
     if seed == last:
         seed = (seed + 1) % (MAX_SEED + 1)
-    return ui.go_to(*api.random_point(seed, model), model), seed, seed
+    return ui.go_to(api.random_point(seed, model), model), seed, seed

@@ -9,6 +9,8 @@ Above store.py; used by the page's tabs. Tested in tests/test_demo_handlers.py a
 by tests/test_page_ux.py (the labels do not overlap, the axes are equal).
 """
 
+import dataclasses
+
 import numpy as np
 import plotly.graph_objects as go
 from PIL import ImageOps
@@ -31,16 +33,48 @@ INSET_PX = 40  # q(z|x) whose 2-sigma ellipse is narrower than this on the map g
 MAP_AREA_PX = (712, 451)  # the map's plot area on a 1366 px wide page, which the labels are sized for
 
 
+def planed(lm, by=()):
+    """lm with the map's plane through the centres of the classes `by` (three class indices)
+    instead of its principal plane (latent_utils.plane); () or None: lm itself."""
+    if not by:
+        return lm
+    by = tuple(int(c) for c in by)
+    plane = STORE.memo((lm.name, "plane", by), lambda: lu.plane(lm.atlas["mu"], through=lm.centres[list(by)]))
+    return dataclasses.replace(lm, plane=plane, plane_by=by)
+
+
+def on_map(lm, z):
+    """Codes [N, latent_dim] -> where they show on the map [N, 2]: their coordinates on the
+    map's plane (latent_utils.project onto lm.plane); in a 2-D latent, z itself."""
+    z = np.asarray(z, float).reshape(-1, lm.dim)
+    return z if lm.dim == 2 else lu.project(z, *lm.plane[:2]).numpy()
+
+
+def lift(lm, p):
+    """Map coordinates [N, 2] -> codes [N, latent_dim] on the plane through the codes' mean (the
+    map's default plane, re-centred); in a 2-D latent, p itself."""
+    p = np.asarray(p, float)
+    origin, basis = (t.double().numpy() for t in lm.plane[:2])
+    return p if lm.dim == 2 else origin + p @ basis.T
+
+
+def map_extent(lm):
+    """(xmin, xmax, ymin, ymax) the map can reach: the extent in 2-D; on a plane through a larger
+    latent, the codes' own extent on it (latent_utils.extent of their map coordinates)."""
+    return list(lm.extent) if lm.dim == 2 else lu.extent(on_map(lm, lm.atlas["mu"].numpy()))
+
+
 def map_view(lm):
     """(xmin, xmax, ymin, ymax) the map opens on. A VAE's extent holds its codes; an AE's codes
     have long tails (mnist_ae: the middle half within -1..4, the extent -52..85), so its map
     opens on its class centres, padded by a quarter of their span (the toolbar's zoom-out shows
     the rest, and the position still spans the whole extent)."""
     if lm.has_prior:
-        return list(lm.extent)
-    lo, hi = lm.centres.min(0), lm.centres.max(0)
+        return map_extent(lm)
+    centres = on_map(lm, lm.centres)
+    lo, hi = centres.min(0), centres.max(0)
     pad = 0.25 * (hi - lo)
-    xmin, xmax, ymin, ymax = lm.extent
+    xmin, xmax, ymin, ymax = map_extent(lm)
     return [max(xmin, float(lo[0] - pad[0])), min(xmax, float(hi[0] + pad[0])),
             max(ymin, float(lo[1] - pad[1])), min(ymax, float(hi[1] + pad[1]))]
 
@@ -53,32 +87,33 @@ def manifold_square(lm):
     return [cx - half, cx + half, cy - half, cy + half]
 
 
-def manifold(name=None):
+def manifold(name=None, plane_by=()):
     """The decoded MANIFOLD_N x MANIFOLD_N grid over manifold_square(model), one grey image
-    (top row: max y), decoded once per model."""
-    lm = STORE.get(name)
-    return STORE.memo((lm.name, "manifold"), lambda: images.tile(
-        decode_uint8(lm.model, lu.grid(manifold_square(lm), MANIFOLD_N)), MANIFOLD_N, scale=1, gap=0))
+    (top row: max y), decoded once per model and plane."""
+    lm = planed(STORE.get(name), plane_by)
+    return STORE.memo((lm.name, lm.plane_by, "manifold"), lambda: images.tile(
+        decode_uint8(lm.model, lift(lm, lu.grid(manifold_square(lm), MANIFOLD_N))), MANIFOLD_N,
+        scale=1, gap=0))
 
 
-def heat(name, attribute):
+def heat(name, attribute, plane_by=()):
     """An attribute (morphometry.py) of the digits decoded on a HEAT_N x HEAT_N grid over
     manifold_square(model) -> (xs, ys, values [HEAT_N, HEAT_N], rows by rising y; NaN where the
-    decoded digit is blank), measured once per model and attribute (about a second)."""
-    lm = STORE.get(name)
+    decoded digit is blank), measured once per model, plane and attribute (about a second)."""
+    lm = planed(STORE.get(name), plane_by)
 
     def make():
         x0, x1, y0, y1 = manifold_square(lm)
-        z = lu.grid((x0, x1, y0, y1), HEAT_N)
+        z = lift(lm, lu.grid((x0, x1, y0, y1), HEAT_N))
         values = dirs.measure_decoded(lm.model, z)[:, dirs.ATTRIBUTES.index(attribute)]
         return (np.linspace(x0, x1, HEAT_N), np.linspace(y0, y1, HEAT_N),
                 values.reshape(HEAT_N, HEAT_N)[::-1])
-    return STORE.memo((lm.name, "heat", attribute), make)
+    return STORE.memo((lm.name, lm.plane_by, "heat", attribute), make)
 
 
-def heat_trace(name, attribute):
+def heat_trace(name, attribute, plane_by=()):
     """The heat map under the dots, as a plain dict (see map_figure)."""
-    xs, ys, values = heat(name, attribute)
+    xs, ys, values = heat(name, attribute, plane_by)
     return dict(type="heatmap", x=xs, y=ys, z=np.where(np.isfinite(values), values, None),
                 colorscale="Viridis", opacity=0.5, zsmooth="best", hoverinfo="skip",
                 showscale=True, name=attribute,
@@ -114,26 +149,28 @@ def label_positions(centres, names, view, rounds=200):
     return p * units
 
 
-def map_figure(model, overlays=(), path=None, samples=None, drawing=None, heat_by=NO_HEAT):
+def map_figure(model, overlays=(), path=None, samples=None, drawing=None, heat_by=NO_HEAT, plane_by=None):
     """The map: atlas codes by class, labelled centres, the chosen overlays and, heat_by an
-    attribute, the background coloured by that attribute of the decoded digits. The parts that
+    attribute, the background coloured by that attribute of the decoded digits. A latent larger
+    than 2 is shown on its principal plane, or on the plane through the centres of the three
+    classes plane_by. The parts that
     depend on the model alone are built once (base_map, kept by STORE.memo); the overlays are
     added as plain dicts, and the figure is not validated again (plotly's validation of the 3000
     points cost 20 ms a redraw, measured)."""
-    lm = STORE.get(model)
+    lm = planed(STORE.get(model), plane_by)
     overlays = overlays or ()
     with_manifold = "decoded manifold" in overlays
-    base = STORE.memo((lm.name, "map", with_manifold), lambda: base_map(lm, with_manifold))
+    base = STORE.memo((lm.name, lm.plane_by, "map", with_manifold), lambda: base_map(lm, with_manifold))
     data, notes = list(base["data"]), list(base["layout"].get("annotations", ()))
     if heat_by and heat_by != NO_HEAT:
-        data.insert(0, heat_trace(lm.name, checks.attribute(heat_by)))
+        data.insert(0, heat_trace(lm.name, checks.attribute(heat_by), lm.plane_by))
     if path and "interpolation path" in overlays:
         for (method, p), dash in zip(path.items(), ["solid", "dot"]):
-            p = np.array(p)
+            p = on_map(lm, p)
             data.append(dict(type="scatter", x=p[:, 0], y=p[:, 1], mode="lines+markers",
                              name=method, line=dict(color="black", dash=dash), marker=dict(size=5)))
     if samples and "samples" in overlays:
-        s = np.array(samples)
+        s = on_map(lm, samples)
         data.append(dict(type="scatter", x=s[:, 0], y=s[:, 1], mode="markers", name="samples",
                          marker=dict(symbol="x", size=8, color="black",
                                      line=dict(width=1, color="white"))))
@@ -146,17 +183,17 @@ def map_figure(model, overlays=(), path=None, samples=None, drawing=None, heat_b
     if drawing and "drawing" in overlays:
         sigma = max(drawing["sigma"])
         inset = 0 < 4 * sigma / units_per_px(map_view(lm)) < INSET_PX
-        data += posterior(drawing, numbered=not inset)
+        data += posterior(lm, drawing, numbered=not inset)
         if drawing.get("z", drawing["mu"]) != drawing["mu"]:  # edited in the Draw tab
-            (mx, my), (ex, ey) = drawing["mu"], drawing["z"]
+            (mx, my), (ex, ey) = on_map(lm, [drawing["mu"], drawing["z"]])
             data.append(dict(type="scatter", x=[mx, ex], y=[my, ey], mode="lines+markers",
                              name="drawing, edited", line=dict(color="crimson", dash="dot"),
                              marker=dict(symbol=["star", "star-open"], size=14, color="crimson")))
         # q(z|x) smaller than INSET_PX on the map: magnified in an inset, top right (a press
         # there does not move z, web/map.js)
         if inset:
-            data += posterior(drawing, "x2", "y2")
-            (mx, my), half = drawing["mu"], 3.5 * sigma
+            data += posterior(lm, drawing, "x2", "y2")
+            (mx, my), half = on_map(lm, drawing["mu"])[0], 3.5 * sigma
             axis = dict(showgrid=False, zeroline=False, showline=True, linecolor="#888",
                         mirror=True, showticklabels=False, ticks="")
             layout.update(
@@ -176,23 +213,30 @@ def units_per_px(view):
     return max((view[1] - view[0]) / MAP_AREA_PX[0], (view[3] - view[2]) / MAP_AREA_PX[1])
 
 
-def posterior(drawing, xaxis="x", yaxis="y", numbered=True):
+def posterior(lm, drawing, xaxis="x", yaxis="y", numbered=True):
     """An encoded image's q(z|x) as map traces on axes (xaxis, yaxis): its 1- and 2-sigma
     ellipses, mu (a star) and the samples drawn from it (tab_draw.ui_sample), numbered as in the
-    Draw tab's strip and text (which give each one's eps)."""
-    (mx, my), (sx, sy) = drawing["mu"], drawing["sigma"]
+    Draw tab's strip and text (which give each one's eps). On a plane through a larger latent,
+    the ellipses are those of q's projection onto it, whose covariance is B^T diag(sigma^2) B."""
+    (mx, my), sigma = on_map(lm, drawing["mu"])[0], np.asarray(drawing["sigma"], float)
+    if lm.dim == 2:
+        spread = np.diag(sigma)  # axis-aligned: the ellipse's half-axes are sigma itself
+    else:
+        basis = lm.plane[1].double().numpy()
+        spread = np.linalg.cholesky(basis.T @ np.diag(sigma ** 2) @ basis + 1e-12 * np.eye(2))
     t = np.linspace(0, 2 * np.pi, 61)
+    ring = spread @ np.stack([np.cos(t), np.sin(t)])
     axes = dict(xaxis=xaxis, yaxis=yaxis, showlegend=xaxis == "x")
-    traces = [dict(type="scatter", x=mx + r * sx * np.cos(t), y=my + r * sy * np.sin(t),
+    traces = [dict(type="scatter", x=mx + r * ring[0], y=my + r * ring[1],
                    mode="lines", name=f"q(z|x) {r}σ", legendgroup="drawing",
                    line=dict(color="crimson", width=2 if r == 1 else 1, dash="solid" if r == 1 else "dash"),
                    **axes)
-              for r in (1, 2) if sx or sy]
+              for r in (1, 2) if sigma.any()]
     traces.append(dict(type="scatter", x=[mx], y=[my], mode="markers", name="drawing",
                        legendgroup="drawing", marker=dict(symbol="star", size=14, color="crimson"), **axes))
     samples = drawing.get("samples") or []
     if samples:
-        z = np.array([s["z"] for s in samples])
+        z = on_map(lm, [s["z"] for s in samples])
         traces.append(dict(type="scatter", x=z[:, 0], y=z[:, 1],
                            mode="markers+text" if numbered else "markers",
                            name="q(z|x) samples", legendgroup="drawing",
@@ -205,11 +249,16 @@ def posterior(drawing, xaxis="x", yaxis="y", numbered=True):
 def base_map(lm, with_manifold):
     """The model's part of the map, as a dict: its codes by class, the decoded manifold (if
     asked), the class labels, the axes."""
-    mu, labels = lm.atlas["mu"][:MAP_POINTS].numpy(), lm.atlas["labels"][:MAP_POINTS].numpy()
+    codes, labels = lm.atlas["mu"][:MAP_POINTS].numpy(), lm.atlas["labels"][:MAP_POINTS].numpy()
+    mu, opacity = on_map(lm, codes), np.full(len(codes), 0.6)
+    if lm.dim > 2:  # a dot fainter the farther its code lies from the plane (through the mean)
+        off = np.linalg.norm(codes - lift(lm, mu), axis=1)
+        opacity = 0.08 + 0.62 * np.exp(-0.5 * (off / np.median(off)) ** 2)
     # SVG Scatter, not Scattergl: measured in Chromium, 3000 points draw in 230 ms as SVG and
     # 385 ms through WebGL (its start-up cost), and SVG needs no GPU.
     fig = go.Figure([go.Scatter(x=mu[labels == c, 0], y=mu[labels == c, 1], mode="markers", name=name,
-                                marker=dict(size=4, color=qualitative.D3[c], opacity=0.6))
+                                marker=dict(size=4, color=qualitative.D3[c],
+                                            opacity=0.6 if lm.dim == 2 else opacity[labels == c]))
                      for c, name in enumerate(lm.classes)])
     view = map_view(lm)
     if with_manifold:
@@ -218,19 +267,24 @@ def base_map(lm, with_manifold):
         # a cell past them); Plotly writes it as a PNG data URI
         x0, x1, y0, y1 = manifold_square(lm)
         half = (x1 - x0) / (MANIFOLD_N - 1) / 2
-        fig.add_layout_image(source=ImageOps.invert(manifold(lm.name)), xref="x", yref="y",
+        fig.add_layout_image(source=ImageOps.invert(manifold(lm.name, lm.plane_by)), xref="x", yref="y",
                              x=x0 - half, y=y1 + half, sizex=x1 - x0 + 2 * half,
                              sizey=y1 - y0 + 2 * half, sizing="stretch", layer="below",
                              opacity=0.4)
-    for name, (cx, cy), (lx, ly) in zip(lm.classes, lm.centres,
-                                        label_positions(lm.centres, lm.classes, view)):
+    centres = on_map(lm, lm.centres)
+    if lm.plane_by:  # the three centres the plane passes through, marked
+        fig.add_trace(go.Scatter(x=centres[list(lm.plane_by), 0], y=centres[list(lm.plane_by), 1],
+                                 mode="markers", name="the plane's centres",
+                                 marker=dict(symbol="diamond", size=13, color="white",
+                                             line=dict(width=2.5, color="black"))))
+    for name, (cx, cy), (lx, ly) in zip(lm.classes, centres, label_positions(centres, lm.classes, view)):
         moved = bool(abs(lx - cx) + abs(ly - cy) > 1e-9)
         fig.add_annotation(x=cx, y=cy, ax=lx, ay=ly, axref="x", ayref="y", showarrow=moved,
                            arrowwidth=1, arrowcolor="#555", text=f"<b>{name}</b>",
                            bgcolor="rgba(255,255,255,0.75)", font=dict(size=12))
     # The region z can reach (the extent: a click beyond it goes nowhere, web/map.js) outlined,
     # the map beyond it greyed; for a VAE, the prior's 1- and 2-sigma circles for scale.
-    xmin, xmax, ymin, ymax = lm.extent
+    xmin, xmax, ymin, ymax = map_extent(lm)
     far = 1e4  # beyond any view
     for x0, x1, y0, y1 in [(-far, xmin, -far, far), (xmax, far, -far, far),
                            (xmin, xmax, -far, ymin), (xmin, xmax, ymax, far)]:
@@ -238,11 +292,12 @@ def base_map(lm, with_manifold):
                       line=dict(width=0), layer="below")
     fig.add_shape(type="rect", x0=xmin, x1=xmax, y0=ymin, y1=ymax, layer="below",
                   line=dict(color="#777", width=1, dash="dash"))
-    if lm.has_prior:
+    if lm.has_prior:  # on a plane, N(0, I)'s projection: the same circles about 0's projection
+        (ox, oy), = on_map(lm, np.zeros(lm.dim))
         for r in (1, 2):
-            fig.add_shape(type="circle", x0=-r, x1=r, y0=-r, y1=r, layer="below",
+            fig.add_shape(type="circle", x0=ox - r, x1=ox + r, y0=oy - r, y1=oy + r, layer="below",
                           line=dict(color="#999", width=1, dash="dot"))
-            fig.add_annotation(x=0, y=r, text=f"prior {r}σ", showarrow=False, yshift=7,
+            fig.add_annotation(x=ox, y=oy + r, text=f"prior {r}σ", showarrow=False, yshift=7,
                                font=dict(size=10, color="#555"))
     # dragmode False: a press or a drag on the map moves the position (web/), so zooming is the
     # toolbar's +/-/reset (always shown) or the wheel; the hover preview shows the digit under
@@ -254,10 +309,18 @@ def base_map(lm, with_manifold):
     # No height: the map fills its box, whose height web/navigator.css sets (560 px, smaller on a
     # phone). Equal aspect: a unit of z1 is as long as a unit of z2, so the shapes are true.
     xmin, xmax, ymin, ymax = view
-    fig.update_layout(margin=dict(l=48, r=10, t=10, b=30), uirevision=lm.name,
-                      meta=dict(model=lm.name, view=view),  # the view asked for (web/glue.js)
-                      xaxis=dict(range=[xmin, xmax], title=dict(text="z1", **axis)),
-                      yaxis=dict(range=[ymin, ymax], title=dict(text="z2", **axis),
+    if lm.dim == 2:
+        titles = ("z1", "z2")
+    elif lm.plane_by:
+        a, b, c = (lm.classes[i] for i in lm.plane_by)
+        titles = (f"from centre {a} toward {b} (the plane through the centres of {a}, {b}, {c} holds "
+                  f"{lm.plane[2]:.0%} of the codes' variance)", f"toward {c}, at right angles")
+    else:
+        titles = (f"PC1 of the codes (the plane holds {lm.plane[2]:.0%} of their variance)", "PC2")
+    fig.update_layout(margin=dict(l=48, r=10, t=10, b=30), uirevision=" ".join([lm.name, *map(str, lm.plane_by)]),
+                      meta=dict(model=lm.name, plane=list(lm.plane_by), view=view),  # the view asked for (web/glue.js)
+                      xaxis=dict(range=[xmin, xmax], title=dict(text=titles[0], **axis)),
+                      yaxis=dict(range=[ymin, ymax], title=dict(text=titles[1], **axis),
                                  scaleanchor="x", scaleratio=1),
                       legend=dict(orientation="h", y=-0.09, font=dict(size=11),
                                   title=dict(text="click a class to hide it:", side="left")),

@@ -13,9 +13,9 @@ import textwrap
 import latent_utils as lu
 from neural_network import PRETRAINED, CheckpointError, list_models, load_model
 
-COLUMNS = ["model", "dataset", "kind", "beta", "warm-up", "epochs", "seed", "parameters",
+COLUMNS = ["model", "dataset", "kind", "latent", "beta", "warm-up", "epochs", "seed", "parameters",
            "val -ELBO", "test -ELBO", "test BCE", "test KL", "test -log p(x)", "5-NN acc.",
-           "train s", "file MB"]
+           "train s", "file MB", "weights"]
 DIRECTION_COLUMNS = ["model", "attribute", "edit", "R² (val)", "right way", "kept class",
                      "edits", "reliable"]
 IWAE_COLUMNS = ["model", "test -log p(x)", "± s.e.", "-ELBO, same images", "gap", "k", "images",
@@ -28,10 +28,10 @@ def row(name):
     mb = (PRETRAINED / f"{name}.safetensors").stat().st_size / 2**20
     val = f"{v['elbo']:.2f}" if "elbo" in v else "n/a"
     iwae = f"{t['iwae']:.2f}" if "iwae" in t else "n/a"
-    return [name, m["dataset"], model.config.kind, m["beta"], m["warmup_epochs"], m["epochs_run"],
-            m["seed"], f"{m['parameters']:,}", val, f"{t['elbo']:.2f}", f"{t['bce']:.2f}",
+    return [name, m["dataset"], model.config.kind, model.config.latent_dim, m["beta"], m["warmup_epochs"],
+            m["epochs_run"], m["seed"], f"{m['parameters']:,}", val, f"{t['elbo']:.2f}", f"{t['bce']:.2f}",
             f"{t['kl']:.2f}", iwae, f"{t['knn5_accuracy']:.4f}", f"{m['total_seconds']:.0f}",
-            f"{mb:.1f}"]
+            f"{mb:.1f}", m.get("weights", "float32")]
 
 
 def iwae_row(name):

@@ -384,10 +384,13 @@ def load_checkpoint(path):
     return tensors, metadata
 
 
-def save_model(model: VAE | ToyVAE, path, meta: dict | None = None, extra: dict | None = None):
+def save_model(model: VAE | ToyVAE, path, meta: dict | None = None, extra: dict | None = None,
+               dtype=None):
     """Save weights, config and the training record `meta`; `extra` tensors (optimizer state)
-    ride along under their own keys for resumable checkpoints."""
-    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    ride along under their own keys for resumable checkpoints. dtype (torch.float16): the
+    weights stored so, half the file; load_model reads them back into a float32 model."""
+    tensors = {f"model.{k}": v.to(dtype) if dtype is not None and v.is_floating_point() else v
+               for k, v in model.state_dict().items()}
     tensors.update(extra or {})
     save_checkpoint(path, tensors, {"config": asdict(model.config), "meta": meta or {}})
 

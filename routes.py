@@ -1,7 +1,9 @@
 """The HTTP routes beside Gradio's API, and how the app is served with them: plain GETs that any
-HTTP cache, <img src> or notebook can use, the upload guard, and the answers to malformed calls.
+HTTP cache, <img src> or notebook can use, the upload guard, positional calls' missing trailing
+values, and the answers to malformed calls.
 
-    GET /api/decode.png?x=X&y=Y[&model=NAME][&scale=1..20]   the decoded digit (the image API)
+    GET /api/decode.png?x=X&y=Y[&model=NAME][&scale=1..20]   the decoded digit (the image API),
+                            or ?z=Z1,Z2,.. for a latent of any size
     GET /api/model/NAME     the decoder and atlas codes the page runs (store.STORE.page_file)
     GET /api/images/NAME    the test images behind model NAME's map dots (its dot cards)
 
@@ -11,6 +13,8 @@ bench/workers.py serves the two GET routes alone under uvicorn workers.
 """
 
 import io
+import json
+import re
 import time
 from pathlib import Path
 
@@ -22,8 +26,9 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+import checks
 import images
-from checks import Refused, clamp_xy, integer, parsed
+from checks import Refused, integer, parsed
 from neural_network import decode_uint8
 from store import STORE
 
@@ -55,21 +60,25 @@ def query_number(request, name, default=None):
 
 
 def decode_png(request):
-    """GET /api/decode.png?x=X&y=Y[&model=NAME][&scale=1..20]: the decoded digit as a PNG, checked
-    as /decode is (x, y clamped to the extent), 28 * scale pixels a side. 400 with {"error"}
-    naming a bad parameter."""
+    """GET /api/decode.png?x=X&y=Y[&model=NAME][&scale=1..20], or ?z=Z1,Z2,... for a latent of
+    any size: the decoded digit as a PNG, checked as /decode is (z clamped to the extent), 28 *
+    scale pixels a side. 400 with {"error"} naming a bad parameter."""
     try:
         lm = STORE.get(request.query_params.get("model"))
-        x, y = clamp_xy(lm, query_number(request, "x"), query_number(request, "y"))
+        text = request.query_params.get("z")
+        if text is None:
+            z = checks.latent(lm, None, query_number(request, "x"), query_number(request, "y"))
+        else:
+            z = checks.latent(lm, [parsed(t, f"z[{i}]") for i, t in enumerate(text.split(",")[:lm.dim + 1])])
         scale = integer(query_number(request, "scale", 1), "scale", 1, MAX_SCALE)
     except gr.Error as e:
         return JSONResponse({"error": e.message}, status_code=400)
 
     def png():
         buf = io.BytesIO()
-        images.enlarge(decode_uint8(lm.model, [[x, y]])[0], scale).save(buf, "png")
+        images.enlarge(decode_uint8(lm.model, [z])[0], scale).save(buf, "png")
         return buf.getvalue()
-    return cached(request, f'{lm.etag[:-1]}-{x:.6g}-{y:.6g}-{scale}"', png, "image/png")
+    return cached(request, f'{lm.etag[:-1]}-{",".join(f"{v:.6g}" for v in z)}-{scale}"', png, "image/png")
 
 
 def model_file(request):
@@ -129,6 +138,49 @@ class UploadGuard:
         return size
 
 
+class TrailingDefaults:
+    """ASGI middleware: a positional call (POST /gradio_api/call/NAME with {"data": [...]})
+    carrying fewer values than the endpoint takes gets the missing trailing ones as null, their
+    defaults, as gradio_client and the named form (/call/v2/NAME) fill them. So a call written
+    before an endpoint took one more argument (/decode's z) still works; Gradio itself refuses
+    it with a message naming its components by memory address. Only a small body is read."""
+
+    PATH = re.compile(r"^(?:/gradio_api)?/call/([A-Za-z0-9_]+)$")
+
+    def __init__(self, app, arity):
+        self.app, self.arity = app, arity  # {api name: how many inputs it takes}
+
+    async def __call__(self, scope, receive, send):
+        match = self.PATH.match(scope.get("path", "")) if scope["type"] == "http" else None
+        length = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if (not match or scope["method"] != "POST" or match[1] not in self.arity
+                or not length.isdigit() or int(length) > 2**16):
+            return await self.app(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        try:
+            payload = json.loads(body)
+            short = self.arity[match[1]] - len(payload["data"]) if isinstance(payload["data"], list) else 0
+        except (ValueError, TypeError, KeyError):
+            short = 0  # not {"data": [...]}: Gradio's own check names the problem (malformed)
+        if short > 0:
+            payload["data"] += [None] * short
+            body = json.dumps(payload).encode()
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+            scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await self.app(scope, replay, send)
+
+
 async def malformed(request, error):
     """A request body that is not {"data": [...]}: 422 naming where and what is wrong. FastAPI's
     own handler echoes each bad input back, and one holding NaN or inf cannot be written as
@@ -151,6 +203,7 @@ def serve(app, **launch):
     memory. show_error: Gradio's own refusals (too few inputs, a file outside its upload folder)
     then carry their reason to the caller instead of {"error": null}; handlers raise gr.Error.
     The page's <head> is the app's own (demo.build_app sets app.lsn_head)."""
+    arity = {f.api_name: len(f.inputs) for f in app.fns.values() if f.api_name}
     routes = [Route("/api/decode.png", decode_png), Route("/api/model/{name}", model_file),
               Route("/api/images/{name}", test_images)]
     # api_open=False: every queued event is reached through the queue only, never a direct
@@ -159,6 +212,6 @@ def serve(app, **launch):
     return app.queue(default_concurrency_limit=8, api_open=False).launch(
         max_file_size="20mb", show_error=True, head=getattr(app, "lsn_head", None), **launch,
         app_kwargs={"max_body_size": MAX_BODY, "routes": routes,
-                    "middleware": [Middleware(UploadGuard)],
+                    "middleware": [Middleware(UploadGuard), Middleware(TrailingDefaults, arity=arity)],
                     "exception_handlers": {RequestValidationError: malformed,
                                            FnIndexInferError: unknown_endpoint}})

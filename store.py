@@ -39,7 +39,9 @@ MAX_DOWNLOAD_DIRS = 200  # and the oldest beyond this many (about 20 MB of inter
 
 @dataclass(frozen=True, eq=False)
 class Loaded:
-    """A model with its atlas; `extent` is the atlas extent rounded outward to the 0.01 step."""
+    """A model with its atlas; `extent` is the atlas extent, [lo, hi] per dimension of z, rounded
+    outward to the 0.01 step; `plane` (origin, basis, share) is the map's default plane
+    (latent_utils.plane: z itself for a 2-D latent)."""
     name: str
     model: torch.nn.Module
     meta: dict
@@ -48,7 +50,15 @@ class Loaded:
     classes: list
     extent: list
     centres: np.ndarray
+    plane: tuple
+    nearness: dict  # how near its neighbours a code typically lies (latent_utils.nearness)
     etag: str  # of the checkpoint and atlas files' bytes: a retrained model is a new version
+    plane_by: tuple = ()  # the classes whose centres the map's plane passes through (maps.planed)
+
+    @property
+    def dim(self):
+        """The size of z."""
+        return self.model.config.latent_dim
 
     @property
     def has_prior(self):
@@ -62,17 +72,24 @@ class Loaded:
         return "digits" if self.atlas["dataset"] == "mnist" else "images"
 
 
+def page_codes(mu):
+    """The atlas codes as the page gets them: a larger latent's in float16 (10-D ones in float32
+    would take the page's model file to 1.7 MiB)."""
+    return mu.float() if mu.shape[1] == 2 else mu.half()
+
+
 def model_name(name):
-    """A shipped model's name (None or "": the default); paths and unknown names are refused."""
+    """A served model's name (None or "": the default): a shipped one, or a checkpoint added with
+    STORE.add; paths and unknown names are refused."""
     if name is None or name == "":
         return STORE.default
     if not isinstance(name, str):
         raise Refused(f"model must be a model name, not {shown(name)}")
     if "/" in name or "\\" in name or ".." in name:
         raise Refused(f"model must be a name from pretrained/, not a path: {shown(name)}")
-    if name not in STORE and name not in list_models():
-        raise Refused(f"unknown model {shown(name)}; the shipped models are "
-                      f"{', '.join(list_models()) or 'none'} ({MAKE_HINT})")
+    if name not in STORE and name not in STORE.names():
+        raise Refused(f"unknown model {shown(name)}; the served models are "
+                      f"{', '.join(STORE.names()) or 'none'} ({MAKE_HINT})")
     return name
 
 
@@ -96,12 +113,43 @@ class ModelStore:
             self._loaded: dict[str, Loaded] = {}
             self._memo: dict[tuple, object] = {}
             self._strips: OrderedDict = OrderedDict()  # the interpolation answers, with files
+            self._added: dict[str, Path] = {}  # a user's own checkpoints (demo.py --model PATH)
             old, self._out = getattr(self, "_out", None), None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 
     def __contains__(self, name):
         return name in self._loaded
+
+    def names(self):
+        """The served models: the shipped ones, then the checkpoints added (STORE.add)."""
+        return list_models() + [n for n in self._added if n not in list_models()]
+
+    def path(self, name):
+        """The checkpoint file of a served model."""
+        return self._added.get(name) or model_path(name)
+
+    def add(self, path):
+        """Serve a checkpoint trained by trainer.py from anywhere, with its atlas beside it, under
+        its file name -> that name. It loads now, so that a bad file stops the start with one
+        line naming the file and the fix (never unpickled: safetensors only)."""
+        path = Path(path)
+        name, fix = path.name.removesuffix(".safetensors"), f"python trainer.py --atlas-only --out {path}"
+        if path.suffix != ".safetensors":
+            raise Refused(f"{path}: not a .safetensors checkpoint; give a file trainer.py wrote")
+        if not path.is_file():
+            raise Refused(f"{path}: no such file")
+        if name in list_models():
+            raise Refused(f"{path}: {name} is the name of a shipped model; rename the file and its atlas")
+        if not lu.atlas_path(path).is_file():
+            raise Refused(f"{path}: no atlas beside it ({lu.atlas_path(path).name}); make it with {fix}")
+        self._added[name] = path
+        try:
+            self.get(name)
+        except Refused:
+            del self._added[name]
+            raise
+        return name
 
     def get(self, name=None) -> Loaded:
         """The loaded model `name` (None: the default); its files broken: a gr.Error saying so,
@@ -114,26 +162,33 @@ class ModelStore:
         return self._loaded[name]
 
     def _load(self, name):
+        path = self.path(name)
         stamp = tuple(p.stat().st_mtime_ns if p.exists() else None
-                      for p in (model_path(name), lu.atlas_path(name)))
+                      for p in (path, lu.atlas_path(path)))
         if name in self._failed and self._failed[name][0] == stamp:
             raise Refused(self._failed[name][1])
         try:
-            model, meta = load_model(name, self.device)
-            atlas = lu.load_atlas(name)
+            model, meta = load_model(path, self.device)
+            atlas = lu.load_atlas(path)
         except CheckpointError as e:
             # the file's name, not where the server keeps it
-            error = str(e).replace(f"{model_path(name).parent}{os.sep}", "")
+            error = str(e).replace(f"{path.parent}{os.sep}", "")
             self._failed[name] = (stamp, f"model {name!r} cannot be loaded: {error}; {MAKE_HINT}")
             raise Refused(self._failed[name][1]) from None
-        xmin, xmax, ymin, ymax = atlas["extent"]
-        extent = [math.floor(xmin * 100) / 100, math.ceil(xmax * 100) / 100,
-                  math.floor(ymin * 100) / 100, math.ceil(ymax * 100) / 100]
+        if len(atlas["extent"]) != 2 * model.config.latent_dim:
+            self._failed[name] = (stamp, f"model {name!r} cannot be loaded: its atlas is not for a "
+                                         f"{model.config.latent_dim}-D latent; {MAKE_HINT}")
+            raise Refused(self._failed[name][1])
+        extent = [(math.floor if i % 2 == 0 else math.ceil)(v * 100) / 100
+                  for i, v in enumerate(atlas["extent"])]
         digest = hashlib.sha1()
-        for path in (model_path(name), lu.atlas_path(name)):
-            digest.update(path.read_bytes())
+        for file in (path, lu.atlas_path(path)):
+            digest.update(file.read_bytes())
+        # measured on the codes the page votes with, so that its "off the data" agrees
+        nearness = lu.nearness(page_codes(atlas["mu"]).float())
         return Loaded(name, model, meta, atlas, next(model.parameters()).device, atlas["classes"],
-                      extent, atlas["centres"].numpy(), f'"{digest.hexdigest()[:20]}"')
+                      extent, atlas["centres"].numpy(), lu.plane(atlas["mu"]), nearness,
+                      f'"{digest.hexdigest()[:20]}"')
 
     def memo(self, key, make):
         """make(), built once for `key` (a tuple naming the model first) until reset(); two first
@@ -160,16 +215,17 @@ class ModelStore:
     def page_file(self, name=None):
         """The model as the page runs it, one safetensors file: the decoder in float16
         (neural_network.decoder_tensors) and the atlas codes and labels for the z text's vote,
-        with the config, class names and the extent as metadata (1.4 MB)."""
+        with the config, class names, the extent and how near its neighbours a code typically
+        lies (latent_utils.nearness) as metadata (1.4 MB)."""
         lm = self.get(name)
 
         def make():
-            tensors, meta = decoder_tensors(model_path(lm.name))
-            tensors.update({"atlas.mu": lm.atlas["mu"].float().contiguous(),
+            tensors, meta = decoder_tensors(self.path(lm.name))
+            tensors.update({"atlas.mu": page_codes(lm.atlas["mu"]).contiguous(),
                             "atlas.labels": lm.atlas["labels"].to(torch.uint8)})
             meta = {"config": meta["config"], "name": lm.name, "classes": lm.classes,
                     "extent": lm.extent, "kind": lm.model.config.kind, "noun": lm.noun,
-                    "map_points": lu.MAP_POINTS}
+                    "map_points": lu.MAP_POINTS, "nearness": lm.nearness}
             return save(tensors, {k: json.dumps(v) for k, v in meta.items()})
         return self.memo((lm.name, "page file"), make)
 

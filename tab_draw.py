@@ -101,13 +101,18 @@ def loss_terms(lm, x, eps):
     return float(bce[0]), float(kl[0])
 
 
+def vector(v, spec):
+    """A vector of any length as the text shows it: (+0.12, -1.30, ...)."""
+    return "(" + ", ".join(f"{float(a):{spec}}" for a in v) + ")"
+
+
 def encoder_at_work(lm, x):
     """An image x [28, 28] in [0, 1] encoded: (the input | its reconstruction, the text of
     q(z|x) and its loss terms, the drawing state, no samples yet). The loss terms are those of
     -ELBO at z = mu (beta = 1): the reconstruction BCE and KL(q(z|x) || N(0, I)) in nats."""
     mu, sigma = api.encoded(lm, x)
     bce, kl = loss_terms(lm, x, np.zeros(len(mu)))
-    text = f"mu = ({mu[0]:+.2f}, {mu[1]:+.2f})   sigma = ({sigma[0]:.2f}, {sigma[1]:.2f})\n" + (
+    text = f"mu = {vector(mu, '+.2f')}   sigma = {vector(sigma, '.2f')}\n" + (
         f"-ELBO at z = mu: reconstruction BCE {bce:.1f} + KL {kl:.1f} = {bce + kl:.1f} nats"
         if lm.has_prior else f"reconstruction BCE {bce:.1f} nats (an autoencoder: no KL, no "
                              f"posterior to sample)")
@@ -136,7 +141,7 @@ def ui_sample(drawing, model):
     mean = float(np.mean([s["bce"] for s in samples]))
     text = (f"{drawing['text']}\n{len(samples)} sample(s) of q(z|x): mean BCE {mean:.1f} + KL "
             f"{kl:.1f} = -ELBO {mean + kl:.1f} nats (the Monte Carlo estimate training uses)\n"
-            + "  ".join(f"#{k + 1} eps ({s['eps'][0]:+.2f}, {s['eps'][1]:+.2f})"
+            + "  ".join(f"#{k + 1} eps {vector(s['eps'], '+.2f')}"
                         for k, s in enumerate(samples)))
     strip = images.labelled_strip(decode_uint8(lm.model, [s["z"] for s in samples]),
                                   [f"#{k + 1} BCE {s['bce']:.0f}" for k, s in enumerate(samples)], 4)
@@ -168,8 +173,8 @@ def ui_edit_drawing(sign, drawing, attribute, model):
     before, after = dirs.measure_decoded(lm.model, np.array([drawing["mu"], z]))[
         :, dirs.ATTRIBUTES.index(attribute)]
     drawing = {**drawing, "z": z, "edits": [*drawing.get("edits", []), f"{attribute} {amount:+g} {unit}"]}
-    text = (f"{drawing['text']}\nedited ({', '.join(drawing['edits'])}): z = ({z[0]:+.2f}, "
-            f"{z[1]:+.2f})\n{attribute}, measured: {before:.2f} {unit} reconstructed, "
+    text = (f"{drawing['text']}\nedited ({', '.join(drawing['edits'])}): z = {vector(z, '+.2f')}"
+            f"\n{attribute}, measured: {before:.2f} {unit} reconstructed, "
             f"{after:.2f} {unit} edited" + (" (nan: a blank digit)" if np.isnan([before, after]).any() else ""))
     return shown(lm, drawing), text, drawing
 
@@ -177,4 +182,4 @@ def ui_edit_drawing(sign, drawing, attribute, model):
 def go_to_drawing(drawing, model):
     if not drawing:
         raise Refused("nothing encoded yet: draw or upload a digit, then encode it")
-    return go_to(*drawing.get("z", drawing["mu"]), model)
+    return go_to(drawing.get("z", drawing["mu"]), model)

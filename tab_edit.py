@@ -93,7 +93,7 @@ def ui_edit(attribute, sign, at, amount, animate, model):
     lm = STORE.get(model)
     amount = checks.amount(amount, attribute)
     path = np.array(api.edit_path(lm, list(ui.at(at, model)), attribute, sign * amount))
-    end = ui.go_to(*path[-1], model)
+    end = ui.go_to(path[-1], model)
     if not animate:
         return end
     # the polyline of the edit's moves, at 16 points evenly spaced along its length
@@ -101,8 +101,8 @@ def ui_edit(attribute, sign, at, amount, animate, model):
     if length[-1] == 0:
         return end
     t = np.linspace(0, length[-1], 16)
-    return {"z": end, "path": [[round(float(np.interp(s, length, path[:, i])), 4) for i in range(2)]
-                               for s in t]}
+    return {"z": end, "path": [[round(float(np.interp(s, length, path[:, i])), 4)
+                                for i in range(path.shape[1])] for s in t]}
 
 
 def ui_local(at, arrows, model):
@@ -114,7 +114,7 @@ def ui_local(at, arrows, model):
     moves, measured = dirs.local_moves(lm.model, z, dirs.spread(lm.atlas))
     table = lm.atlas.get("directions", {}).get("table", {})
     return gr.HTML(local={
-        "at": ui.go_to(*z, model), "model": lm.name,
+        "at": ui.go_to(z, model), "model": lm.name,
         "measured": [[a, None if v != v else round(v, 2), mm.ATTRIBUTES[a]]  # NaN: a blank decode
                      for a, v in measured.items()],
         "arrows": [[a, [round(float(d), 4) for d in moves[a]], table.get(a, {}).get("reliable")]

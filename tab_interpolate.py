@@ -56,7 +56,7 @@ def ui_play(paths, model):
     if not paths:
         raise Refused("nothing to play yet: press interpolate first")
     path = paths.get("linear") or next(iter(paths.values()))
-    return {"z": ui.go_to(*path[-1], model), "path": path}
+    return {"z": ui.go_to(path[-1], model), "path": path}
 
 
 def ui_interpolate(a, b, steps, method, model):
@@ -109,6 +109,9 @@ def interpolation_files(lm, methods, paths, name):
     rows = -(-len(frames[0]) // cols)
     caption = " / ".join(f"{m} (row {i * rows + 1})" if rows == 1 else
                          f"{m} (rows {i * rows + 1}-{(i + 1) * rows})" for i, m in enumerate(methods))
+    if "spherical" in methods and not lm.has_prior:
+        caption += (" (an autoencoder has no N(0, I) prior: its spherical path turns about the "
+                    "mean of its codes, not the origin)")
     if len(methods) > 1:
         caption += (" (the PNG names each frame's method and step; the GIF plays them side by "
                     "side, each named underneath)")

@@ -33,10 +33,9 @@ def ui_morph(at, target, amount, animate, model):
     """One click moves `amount` of the way toward a class centre from the navigator's position:
     the navigator's value, its end and, with animate, the 16 positions for the page to play
     through its own decoder on the way there (the first where z was, so the trail starts there)."""
-    x, y = ui.at(at, model)
-    x1, y1 = api.morph(x, y, target, amount, model)
-    end = ui.go_to(x1, y1, model)
+    z = np.array(ui.at(at, model))
+    z1 = np.array(api.morph(z=z.tolist(), digit=target, amount=amount, model=model))
+    end = ui.go_to(z1.tolist(), model)
     if not animate:
         return end
-    return {"z": end, "path": [[round(x + t * (x1 - x), 4), round(y + t * (y1 - y), 4)]
-                               for t in np.linspace(0, 1, 16)]}
+    return {"z": end, "path": [[round(float(v), 4) for v in z + t * (z1 - z)] for t in np.linspace(0, 1, 16)]}

@@ -161,6 +161,9 @@ def get_args(argv=None):
     p.add_argument("--iwae-only", action="store_true",
                    help="only estimate log p(x) of the VAE at --out on the test split "
                         "(importance weighted, Burda et al. 2015) and record it in its checkpoint")
+    p.add_argument("--float16-only", action="store_true",
+                   help="only store the weights of the model at --out in float16 (half the file), "
+                        "evaluated again on the test split as stored; rewrite its atlas after")
     p.add_argument("--iwae-k", type=int, default=IWAE_K, help="samples per image for --iwae-only")
     p.add_argument("--iwae-images", type=int, default=IWAE_IMAGES,
                    help="test images for --iwae-only (0: all; else a fixed seeded subset)")
@@ -169,9 +172,9 @@ def get_args(argv=None):
         p.set_defaults(**TOY_DEFAULTS, out=f"runs/{dataset}.safetensors")
     args = p.parse_args(argv)
     if dataset in data.TOYS and (args.model != "vae" or args.atlas_only or args.iwae_only
-                                 or args.latent_dim != 2):
+                                 or args.float16_only or args.latent_dim != 2):
         p.error("the toy data sets train a 2-D VAE only, with no atlas (no --model ae, "
-                "--latent-dim, --atlas-only, --iwae-only)")
+                "--latent-dim, --atlas-only, --iwae-only, --float16-only)")
     if not 1 <= args.latent_dim <= 512:
         p.error(f"--latent-dim must be from 1 to 512, not {args.latent_dim}")
     recipe = Recipe(**{f.name: getattr(args, f.name) for f in fields(Recipe)})
@@ -699,6 +702,25 @@ def record_iwae(out, k=IWAE_K, n_images=IWAE_IMAGES, data_dir=None, device="auto
     return meta
 
 
+def store_float16(out, data_dir=None, device="auto"):
+    """Round the weights of the model at `out` to float16 and store them so (half the file); its
+    test figures are computed again, once, on the rounded model -> meta. Its atlas is then stale:
+    rewrite it (--atlas-only)."""
+    model, meta = load_model(out, device)
+    with torch.no_grad():
+        for t in model.state_dict().values():
+            if t.is_floating_point():
+                t.copy_(t.half().float())
+    (x_train, y_train), (x_test, y_test) = (data.load(meta["dataset"], s, data_dir) for s in ("train", "test"))
+    device = next(model.parameters()).device
+    final = evaluate(model, x_test, device, seed=meta["seed"])
+    final["knn5_accuracy"] = lu.knn_accuracy(encode_all(model, x_train)[0], y_train,
+                                             encode_all(model, x_test)[0], y_test, k=5)
+    meta.update(test=final, weights="float16")
+    save_model(model, out, meta, dtype=torch.float16)
+    return meta
+
+
 def resume_command(argv, last_path):
     """The command line that continues this run from last_path (an earlier --resume replaced)."""
     args, skip = [], False
@@ -723,6 +745,11 @@ def main(argv=None):
             write_atlas(model, recipe.dataset, args.out, x_test, y_test, x_train, x_val)
             save_config(model.config, args.out)
             print(f"wrote {sibling(args.out, '.atlas.safetensors')}")
+            return
+        if args.float16_only:
+            t = store_float16(args.out, args.data_dir, args.device)["test"]
+            print(f"{args.out}: float16 weights, test -ELBO {t['elbo']:.2f}, "
+                  f"5-NN accuracy {t['knn5_accuracy']:.4f}")
             return
         if args.iwae_only:
             meta = record_iwae(args.out, args.iwae_k, args.iwae_images, args.data_dir,

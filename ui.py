@@ -13,7 +13,8 @@ import functools
 
 import gradio as gr
 
-from checks import clamp_xy, position, shown
+import maps
+from checks import clamp, position, shown
 from store import STORE
 
 PRIVATE = dict(api_visibility="private")  # page-only events stay out of the API
@@ -43,22 +44,34 @@ def by_name(fn, components):
     return event
 
 
-def go_to(x, y, model=None):
-    """The navigator's value at (x, y): clamped to the model's extent, rounded to the 0.01 step
-    (the page draws the digit there and writes its z text)."""
+def go_to(z, model=None):
+    """The navigator's value at z: clamped to the model's extent, rounded to the 0.01 step (the
+    page draws the digit there and writes its z text)."""
     lm = STORE.get(model)
-    return [round(v, 2) for v in clamp_xy(lm, x, y)]
+    return [round(v, 2) for v in clamp(lm, z)]
 
 
 def at(value, model=None):
-    """(x, y) of the navigator's value, clamped to the model's extent."""
+    """z of the navigator's value (a list of latent_dim numbers), clamped to the model's extent."""
     return position(value, STORE.get(model))
 
 
+def plane(lm):
+    """The navigator's `plane` prop: the map's plane (lm.plane: latent_utils.plane, or the plane
+    through three class centres, maps.planed) as lists, with the share of the codes' variance
+    it holds, the extent of map coordinates it reaches, the codes' mean, and the classes whose
+    centres it passes through (none: the principal plane)."""
+    origin, basis, share = lm.plane
+    return {"origin": origin.tolist(), "basis": basis.T.tolist(), "share": round(share, 4),
+            "extent": [round(v, 2) for v in maps.map_extent(lm)],
+            "mean": lm.atlas["mu"].mean(0).tolist(), "through": [lm.classes[c] for c in lm.plane_by]}
+
+
 def navigator(lm, z=None):
-    """The navigator's update for model `lm` (its name and extent), and position z if given (else
-    the page keeps its position, clamped to the new extent)."""
-    return gr.HTML(model=lm.name, extent=lm.extent, **({} if z is None else {"value": z}))
+    """The navigator's update for model `lm` (its name, extent and map plane), and position z if
+    given (else the page keeps its position, clamped to the new extent)."""
+    return gr.HTML(model=lm.name, extent=lm.extent, plane=plane(lm),
+                   **({} if z is None else {"value": z}))
 
 
 def said(evt: gr.EventData):

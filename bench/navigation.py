@@ -3,12 +3,14 @@ previous release's page, side by side in one run.
 
     .venv/bin/python bench/navigation.py                 # against the baseline commit below
     .venv/bin/python bench/navigation.py --baseline none --seconds 3
+    .venv/bin/python bench/navigation.py --baseline none --model mnist_vae_d10   # a 10-D model
 
 Each page is served by its own demo.py (a subprocess on a free 127.0.0.1 port; the baseline from
 a git worktree of BASELINE, the release whose slider decoded on the server). Playwright then
 drives /usr/bin/chromium (1366x768) with real input: page.mouse.down, a move every step along a
 wavy path for about `--seconds`, page.mouse.up; once on the map, once on the X slider's thumb.
-Counted per drag:
+With --model the page opens at that model (#model=NAME); on a latent larger than 2 the slider
+dragged is z1's. Counted per drag:
   digits/s   distinct digits drawn per second of dragging: this page counts its own paints
              (window.lsnStats, web/navigator.js); the baseline's digit is an <img> whose src
              changes per answer, counted by a MutationObserver;
@@ -76,9 +78,10 @@ def drag(page, box, seconds, local, requests, horizontal=False):
     return (drawn(page, local) - before) / elapsed, during, latencies, i / elapsed
 
 
-def measure(url, seconds):
+def measure(url, seconds, model=None):
     """One page's figures; `local`: the page runs the navigator (web/navigator.js, which keeps
-    window.lsnStats), else it is the server-slider page, counted by its images."""
+    window.lsnStats), else it is the server-slider page, counted by its images. model: opened at
+    that model (the page's own address form)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -88,13 +91,15 @@ def measure(url, seconds):
         page.on("request", lambda r: requests.append(r.url))
         page.on("response", lambda r: sizes.__setitem__(r.url, r.headers.get("content-length")))
         page.add_init_script("window.lsnBench = true")  # web/navigator.js keeps window.lsnStats
-        page.goto(url)
+        page.goto(f"{url}/#model={model}" if model else url)
         page.wait_for_function("() => window.lsnStats || document.querySelector('#lsn-digit img')",
                                timeout=60_000)
         local = page.evaluate("Boolean(window.lsnStats)")
         if local:
-            page.wait_for_function("() => window.lsnStats && window.lsnStats.paints > 0 && "
-                                   "window.lsnStats.mode !== 'loading'", timeout=60_000)
+            page.wait_for_function("(m) => window.lsnStats && window.lsnStats.paints > 0 && "
+                                   "window.lsnStats.mode !== 'loading' && (!m || document."
+                                   "querySelector('#lsn-header').innerText.includes(m))",
+                                   arg=model, timeout=60_000)
             first = page.evaluate("window.lsnStats.firstPaint")
         else:
             page.wait_for_selector("#lsn-digit img", timeout=60_000)
@@ -103,8 +108,9 @@ def measure(url, seconds):
         page.wait_for_selector("#lsn-map .nsewdrag", state="attached")
         result = {"first_digit_ms": first, "model_bytes": next(
             (int(v) for k, v in sizes.items() if "/api/model/" in k and v), None)}
+        axis = "#lsn-x" if page.locator("#lsn-x").count() else "#lsn-z1"
         targets = {"map": page.locator("#lsn-map .nsewdrag").bounding_box(),
-                   "X slider": page.locator("#lsn-x input[type=range]").bounding_box()}
+                   "X slider": page.locator(f"{axis} input[type=range]").bounding_box()}
         for name, box in targets.items():
             drag(page, box, 0.5, local, requests, name != "map")  # warm-up
             rate, sent, lat, moves = drag(page, box, seconds, local, requests, name != "map")
@@ -132,31 +138,32 @@ def remove_worktree(folder):
                    capture_output=True)
 
 
-def run(seconds=3.0, baseline=BASELINE):
+def run(seconds=3.0, baseline=BASELINE, model=None):
     """-> {"this page": result, "baseline COMMIT": result}, printing a table."""
     if not os.path.exists(CHROMIUM):
         raise SystemExit(f"bench/navigation.py: {CHROMIUM} not found (apt-get install chromium)")
     results = {}
     server = start_server()
     try:
-        results["this page"] = measure(server.url, seconds)
+        results["this page"] = measure(server.url, seconds, model)
     finally:
         server.stop()
     if baseline != "none":
         folder, old = baseline_server(baseline)
         try:
-            results[f"baseline {baseline}"] = measure(old.url, seconds)
+            results[f"baseline {baseline}"] = measure(old.url, seconds, model)
         finally:
             old.stop()
             remove_worktree(folder)
-    print("\n| page | drag on | digits/s | input moves/s | requests during the drag | "
-          "event to digit drawn p50 / p95 |\n|---|---|---|---|---|---|")
+    print(f"\n{model or 'the default model'}\n| page | drag on | digits/s | input moves/s | "
+          "digits per move | requests during the drag | event to digit drawn p50 / p95 |\n"
+          "|---|---|---|---|---|---|---|")
     for page, r in results.items():
         for target in ("map", "X slider"):
             d = r[target]
             lat = f"{d['p50']:.1f} / {d['p95']:.1f} ms" if d["p50"] is not None else "n/a"
             print(f"| {page} | {target} | {d['digits_s']:.1f} | {d['moves_s']:.1f} | "
-                  f"{d['requests']} | {lat} |")
+                  f"{d['digits_s'] / d['moves_s']:.0%} | {d['requests']} | {lat} |")
     for page, r in results.items():
         if r["first_digit_ms"] is not None:
             print(f"\n{page}: first digit drawn {r['first_digit_ms']:.0f} ms after navigation "
@@ -169,8 +176,9 @@ def main():
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--seconds", type=float, default=3.0, help="length of each measured drag")
     p.add_argument("--baseline", default=BASELINE, help="a commit to compare with, or none")
+    p.add_argument("--model", help="open the page at this model (default: the page's default)")
     args = p.parse_args()
-    run(args.seconds, args.baseline)
+    run(args.seconds, args.baseline, args.model)
 
 
 if __name__ == "__main__":

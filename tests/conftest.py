@@ -194,6 +194,21 @@ def live_url():
     app.close()
 
 
+@pytest.fixture(scope="module")
+def http():
+    """The GET routes beside Gradio's (as routes.serve mounts them), through a test client."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    import routes
+
+    app = Starlette(routes=[Route("/api/decode.png", routes.decode_png),
+                            Route("/api/model/{name}", routes.model_file)])
+    with TestClient(app) as client:
+        yield client
+
+
 @pytest.fixture(scope="session")
 def chromium():
     """A headless Debian Chromium driven by Playwright; skips without /usr/bin/chromium."""

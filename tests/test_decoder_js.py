@@ -33,10 +33,11 @@ def test_node_unit_tests():
 
 
 def codes(name, n=1000, seed=0):
-    """n codes uniform over the model's atlas extent, then its class centres: float32 [n+10, 2]."""
+    """n codes uniform over the model's atlas extent (a box of any latent size), then its class
+    centres: float32 [n+10, latent_dim]."""
     atlas = latent_utils.load_atlas(name)
-    xmin, xmax, ymin, ymax = atlas["extent"]
-    z = np.random.default_rng(seed).uniform((xmin, ymin), (xmax, ymax), size=(n, 2))
+    lo, hi = np.reshape(atlas["extent"], (-1, 2)).T
+    z = np.random.default_rng(seed).uniform(lo, hi, size=(n, len(lo)))
     return np.concatenate([z, atlas["centres"].numpy()]).astype(np.float32)
 
 

@@ -270,15 +270,13 @@ def test_the_page_decoder_matches_torch_for_every_shipped_model(page, name):
     """1000 random z across the model's extent and its ten class centres, decoded in Chromium
     from the same file the page fetches: within 1/255 of torch per pixel."""
     lm = store.STORE.get(name)
-    rng = np.random.default_rng(0)
-    xmin, xmax, ymin, ymax = lm.extent
-    z = np.concatenate([np.stack([rng.uniform(xmin, xmax, 1000), rng.uniform(ymin, ymax, 1000)], 1),
-                        lm.centres]).astype(np.float32)
+    lo, hi = np.reshape(lm.extent, (-1, 2)).T  # any latent size: a box, a range per dimension
+    z = np.concatenate([np.random.default_rng(0).uniform(lo, hi, (1000, lm.dim)), lm.centres]).astype(np.float32)
     out = page.evaluate("""async ([name, z]) => {
         const r = await fetch('api/model/' + name);
         const dec = LSNDecoder.buildDecoder(LSNDecoder.parseSafetensors(await r.arrayBuffer()));
         const all = new Uint8Array(z.length * 784);
-        z.forEach(([x, y], i) => all.set(dec.decodeUint8(x, y), i * 784));
+        z.forEach((code, i) => all.set(dec.decodeUint8(code), i * 784));
         let s = ''; for (let i = 0; i < all.length; i += 8192) s += String.fromCharCode(...all.subarray(i, i + 8192));
         return btoa(s); }""", [name, z.tolist()])
     page_digits = np.frombuffer(base64.b64decode(out), np.uint8).reshape(-1, 28, 28).astype(int)

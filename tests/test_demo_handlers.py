@@ -29,7 +29,6 @@ import latent_utils as lu
 import main_view
 import maps
 import neural_network as nn
-import routes
 import store
 import tab_draw
 import tab_edit
@@ -89,16 +88,16 @@ def test_decode_is_the_decoders_28x28_grey_digit(lm):
 
 def test_go_to_rounds_to_the_0_01_step_and_clamps_to_the_extent(lm):
     x, y = inside(lm, 0.3, 0.6)
-    assert ui.go_to(x, y) == [round(x, 2), round(y, 2)]
-    assert ui.go_to(1e9, -1e9) == [lm.extent[1], lm.extent[2]]
+    assert ui.go_to([x, y]) == [round(x, 2), round(y, 2)]
+    assert ui.go_to([1e9, -1e9]) == [lm.extent[1], lm.extent[2]]
 
 
 def test_the_navigator_value_is_read_as_a_position_or_refused_by_name(lm):
-    assert ui.at([0.5, -0.25]) == (0.5, -0.25)
-    assert ui.at({"z": [0.5, -0.25], "path": [[0, 0]]}) == (0.5, -0.25)
-    assert ui.at([1e9, 0]) == (lm.extent[1], 0)
+    assert ui.at([0.5, -0.25]) == [0.5, -0.25]
+    assert ui.at({"z": [0.5, -0.25], "path": [[0, 0]]}) == [0.5, -0.25]
+    assert ui.at([1e9, 0]) == [lm.extent[1], 0]
     for bad in (None, "0.5,1", [1], [1, 2, 3], {"path": []}):
-        with pytest.raises(gr.Error, match="position must be \\[x, y\\]"):
+        with pytest.raises(gr.Error, match="position must be a list of 2 numbers"):
             ui.at(bad)
     with pytest.raises(gr.Error, match="x must be a number"):
         ui.at(["a", 0])
@@ -312,18 +311,18 @@ def test_a_refused_page_event_is_a_toast_and_its_outputs_keep_their_values():
 
 
 def test_sampling_buttons():
-    assert tab_sample.sample_preset("prior N(0, I)", 1, 2, 0.5, 0.5, 7) == (0, 0, 1, 1, 8)
-    assert tab_sample.sample_preset("resample", 1, 2, 0.5, 0.5, 7) == (1, 2, 0.5, 0.5, 8)
+    assert tab_sample.sample_preset("prior N(0, I)", 1, 2, 0.5, 0.5, 7) == (0, 0, 1, 1, 8, gr.skip())
+    assert tab_sample.sample_preset("resample", 1, 2, 0.5, 0.5, 7) == (1, 2, 0.5, 0.5, 8, gr.skip())
     mu_x, mu_y, *rest = tab_sample.sample_preset("randomize mu", 1, 2, 0.5, 0.5, 7)
-    assert -3 <= mu_x <= 3 and -3 <= mu_y <= 3 and rest == [0.5, 0.5, 8]
+    assert -3 <= mu_x <= 3 and -3 <= mu_y <= 3 and rest == [0.5, 0.5, 8, gr.skip()]
     assert tab_sample.sample_preset("randomize mu", 0, 0, 1, 1, 7)[:2] == (mu_x, mu_y)  # seeded
 
 
 def test_sample_grid_shows_the_decodes_of_its_codes(lm):
     grid, table, z, bars, *boxes = tab_sample.ui_sample(0.5, -0.25, 1, 1, 9, 0, None)
-    assert boxes == [gr.skip()] * 6  # each box keeps what was typed
-    assert grid.size == (3 * 30 * 2 - 4, 3 * 30 * 2 - 4) and len(table) == len(z) == 9
-    assert table == [[round(a, 3), round(b, 3)] for a, b in z]
+    assert boxes == [gr.skip()] * 7  # each box keeps what was typed
+    assert grid.size == (3 * 30 * 2 - 4, 3 * 30 * 2 - 4) and len(table.value["data"]) == len(z) == 9
+    assert table.value["data"] == [[round(a, 3), round(b, 3)] for a, b in z]
     # the bar chart: each sample's z1 and z2, and mu as two dashed lines
     assert [list(t.y) for t in bars.data] == [[p[0] for p in z], [p[1] for p in z]]
     assert [s.y0 for s in bars.layout.shapes] == [0.5, -0.25]
@@ -336,11 +335,11 @@ def test_sample_boxes_being_typed_wait_and_values_beyond_are_clamped_with_a_toas
     """Defect 2 of issue 16: "-" or an emptied box (None as the browser sends it) is no error, and
     "-7" is clamped with a toast naming it, the box showing the clamp."""
     for partial in (None, ""):
-        assert tab_sample.ui_sample(partial, 0, 1, 1, 16, 0, None) == (gr.skip(),) * 10
-        assert tab_sample.ui_sample(0, 0, 1, 1, partial, 0, None) == (gr.skip(),) * 10
+        assert tab_sample.ui_sample(partial, 0, 1, 1, 16, 0, None) == (gr.skip(),) * 11
+        assert tab_sample.ui_sample(0, 0, 1, 1, partial, 0, None) == (gr.skip(),) * 11
     with pytest.warns(UserWarning, match="mu_x = -7 is outside -3..3: set to -3"):
         grid, table, z, bars, *boxes = tab_sample.ui_sample(-7, 0, 0, 0, 4, 0, None)
-    assert z == [[-3.0, 0.0]] * 4 and boxes == [-3] + [gr.skip()] * 5
+    assert z == [[-3.0, 0.0]] * 4 and boxes == [-3] + [gr.skip()] * 6
     with pytest.warns(UserWarning, match="n = 2.5 is outside 1..256 or not whole: set to 2"):
         assert len(tab_sample.ui_sample(0, 0, 1, 1, 2.5, 0, None)[2]) == 2
     with pytest.raises(gr.Error, match="sigma_x must be a number"):
@@ -407,7 +406,7 @@ def test_comparison_refuses_nan():
 def test_switching_model_updates_ranges_classes_and_clears_overlays():
     fashion = store.STORE.get("fashion_vae_beta4")
     new = tab_models.ui_model("fashion_vae_beta4")
-    assert set(new) == {"random", "prior", "sample_note",
+    assert set(new) == {"random", "prior", "sample_note", "sample_xy", "sample_dims", "plane_by", "plane_classes",
                         "nav", "info", "header", "target", "start", "end", "path", "samples",
                         "drawing", "compared", "compared_grids", *(f"jump_{i}" for i in range(10)),
                         "strip", "files", "caption",
@@ -415,7 +414,8 @@ def test_switching_model_updates_ranges_classes_and_clears_overlays():
     # the Edit tab's rows show the new model's checked figures
     assert new["edit_slant"] == tab_edit.label(fashion, "slant") and "Morpho" not in new["edit_slant"]
     # the navigator takes the model's name and extent; the page keeps z, clamped to it
-    assert new["nav"].props == {"model": "fashion_vae_beta4", "extent": fashion.extent}
+    assert new["nav"].props == {"model": "fashion_vae_beta4", "extent": fashion.extent,
+                                "plane": ui.plane(fashion)}
     assert [new[f"jump_{i}"].value for i in range(10)] == fashion.classes
     assert new["start"].choices == new["end"].choices == [(c, c) for c in fashion.classes]
     assert (new["start"].value, new["end"].value) == ("T-shirt/top", "Ankle boot")
@@ -458,7 +458,9 @@ def test_the_page_keeps_its_ids_api_names_css_and_js():
     assert head in app.lsn_head and 'window.LSN_DEFAULT_MODEL = "mnist_vae_beta4"' in app.lsn_head
     assert nav.js_on_load.endswith((main_view.WEB / "navigator.js").read_text())
     assert (main_view.WEB / "navigator.css").read_text() in nav.head
-    assert nav.props == {"model": nn.DEFAULT_MODEL, "extent": store.STORE.get().extent}
+    assert nav.props == {"model": nn.DEFAULT_MODEL, "extent": store.STORE.get().extent,
+                         "plane": ui.plane(store.STORE.get())}
+    assert nav.props["plane"]["basis"] == [[1, 0], [0, 1]] and nav.props["plane"]["share"] == 1
     assert not [f.js for f in app.fns.values() if f.js]  # no event runs page script by name
     # the model switch's {name: value} lands on the components of those names
     switch = next(f for f in app.fns.values() if f.name == "ui_model")
@@ -576,18 +578,6 @@ def test_download_folders_are_bounded_in_number(monkeypatch):
 
 # --- the GET routes beside Gradio's (as demo.serve mounts them), through a test client ---------
 
-@pytest.fixture(scope="module")
-def http():
-    from starlette.applications import Starlette
-    from starlette.routing import Route
-    from starlette.testclient import TestClient
-
-    app = Starlette(routes=[Route("/api/decode.png", routes.decode_png),
-                            Route("/api/model/{name}", routes.model_file)])
-    with TestClient(app) as client:
-        yield client
-
-
 def test_the_image_api_is_the_decoders_digit_enlarged_with_a_cacheable_etag(lm, http):
     x, y = inside(lm, 0.4, 0.6)
     r = http.get("/api/decode.png", params={"x": x, "y": y, "scale": 3})
@@ -661,7 +651,7 @@ def test_the_address_names_the_model_and_position_the_page_opens_at():
     # the navigator (the model's name and extent, then z) before the model picker's switch
     nav, model = main_view.ui_from_url(Request(model="mnist_vae_beta1", x="1.5", y="-1"))
     assert model == "mnist_vae_beta1" and nav.value == [1.5, -1.0]
-    assert nav.props == {"model": "mnist_vae_beta1", "extent": beta1.extent}
+    assert nav.props == {"model": "mnist_vae_beta1", "extent": beta1.extent, "plane": ui.plane(beta1)}
     assert main_view.ui_from_url(Request()) == (gr.skip(), gr.skip())
     assert main_view.ui_from_url(Request(model="mnist_ae")) == (gr.skip(), "mnist_ae")
     with pytest.warns(UserWarning, match=f"x = 99 is outside mnist_vae_beta1's range "
@@ -773,7 +763,8 @@ def test_attributes_lists_each_attribute_with_the_model_cards_figures():
             t = table[a["name"]]
             assert (a["r2"], a["right_way"], a["kept_class"], a["reliable"]) == (
                 t["r2"], t["right_way"], t["kept_class"], t["reliable"])
-            assert a["max_amount"] == pytest.approx(dirs.MAX_AMOUNT * a["step"]) and len(a["weights"]) == 2
+            assert a["max_amount"] == pytest.approx(dirs.MAX_AMOUNT * a["step"])
+            assert len(a["weights"]) == store.STORE.get(name).dim
 
 
 def test_ui_edit_plays_16_positions_along_the_edits_moves_to_its_end(lm):

@@ -124,6 +124,16 @@ def test_nan_over_rest_and_the_image_api(live_url):
         event = http.post("/call/decode", content='{"data": [NaN, 0, null]}',
                           headers={"content-type": "application/json"}).json()["event_id"]
         assert "x must be a finite number" in http.get(f"/call/decode/{event}").text
+        # a positional call short of /decode's last argument (z, added later) gets its default;
+        # and z itself, for a 10-D model, by name
+        event = http.post("/call/decode", json={"data": [0.5, 0.5]}).json()["event_id"]
+        assert "event: complete" in http.get(f"/call/decode/{event}").text
+        d10 = store.STORE.get("mnist_vae_d10")
+        event = http.post("/call/v2/jump", json={"digit": 3, "model": d10.name}).json()["event_id"]
+        z = json.loads(http.get(f"/call/jump/{event}").text.split("data: ")[-1])[0]
+        assert z == pytest.approx(d10.centres[3].tolist())
+        event = http.post("/call/v2/decode", json={"z": z, "model": d10.name}).json()["event_id"]
+        assert "event: complete" in http.get(f"/call/decode/{event}").text
         lm = store.STORE.get()
         xmin, xmax, ymin, ymax = lm.extent
         x, y = (xmin + xmax) / 2, (ymin + ymax) / 2

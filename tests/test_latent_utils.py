@@ -177,6 +177,57 @@ def test_extent_ignores_outliers_and_pads():
     assert -1.4 < xmin < -1.0 and 1.0 < xmax < 1.4 and -1.4 < ymin < -1.0 and 1.0 < ymax < 1.4
 
 
+def test_extent_has_a_range_for_every_dimension():
+    mu = torch.randn(2000, 5, generator=torch.Generator().manual_seed(0)) * torch.arange(1.0, 6.0)
+    e = lu.extent(mu)
+    assert len(e) == 10
+    for i in range(5):  # N(0, s^2): the 0.5 % quantiles at -+2.58 s, padded by 10 % of the span
+        assert e[2 * i] == pytest.approx(-3.09 * (i + 1), rel=0.08)
+        assert e[2 * i + 1] == pytest.approx(3.09 * (i + 1), rel=0.08)
+
+
+def test_a_2d_latent_is_its_own_plane():
+    mu = torch.randn(500, 2)
+    origin, basis, share = lu.plane(mu)
+    assert origin.tolist() == [0, 0] and basis.tolist() == [[1, 0], [0, 1]] and share == 1
+    assert torch.equal(lu.project(mu, origin, basis), mu)
+
+
+def test_the_default_plane_holds_the_codes_first_two_principal_components():
+    gen = torch.Generator().manual_seed(1)
+    # codes spread 5 and 3 along two oblique directions, 0.5 along the other 8
+    q = torch.linalg.qr(torch.randn(10, 10, generator=gen))[0]
+    scales = torch.tensor([5.0, 3.0] + [0.5] * 8)
+    mu = (torch.randn(4000, 10, generator=gen) * scales) @ q.T + 7
+    origin, basis, share = lu.plane(mu)
+    assert torch.allclose(origin, mu.mean(0), atol=1e-4)
+    assert torch.allclose(basis.T @ basis, torch.eye(2), atol=1e-5)  # orthonormal
+    # it spans the two wide directions (each column's part in them near 1)
+    assert (basis.T @ q[:, :2]).square().sum(1).min() > 0.99
+    assert share == pytest.approx((25 + 9) / (25 + 9 + 8 * 0.25), abs=0.02)
+    # projecting onto it, then lifting back, keeps a point of the plane exactly
+    p = torch.tensor([[1.5, -2.0]])
+    assert torch.allclose(lu.project(origin + p @ basis.T, origin, basis), p, atol=1e-5)
+
+
+def test_a_plane_through_three_points_passes_through_them():
+    a, b, c = torch.tensor([1.0, 0, 0, 2]), torch.tensor([0.0, 3, 0, 2]), torch.tensor([0.0, 0, 4, 2])
+    origin, basis, _ = lu.plane(torch.randn(100, 4), through=(a, b, c))
+    for point in (a, b, c):
+        p = lu.project(point[None], origin, basis)
+        assert torch.allclose(origin + p @ basis.T, point[None], atol=1e-5)  # on the plane
+    with pytest.raises(ValueError, match="on a line"):
+        lu.plane(torch.randn(100, 4), through=(a, b, 2 * b - a))
+
+
+def test_nearness_measures_how_far_codes_lie_from_their_neighbours():
+    gen = torch.Generator().manual_seed(2)
+    mu = torch.rand(3000, 3, generator=gen)  # uniform in a unit cube: 15 codes in a ball of ~0.11
+    near = lu.nearness(mu)
+    assert near["k"] == 15 and 0.08 < near["median"] < 0.16 < near["p99"] < 0.3
+    assert lu.knn_distance(mu, torch.tensor([[5.0, 5, 5]]))[0] > 7  # far off the data
+
+
 def test_atlas_round_trip(tmp_path):
     mu, labels = _rings()
     sigma = torch.rand_like(mu)
@@ -201,3 +252,13 @@ def test_atlas_keeps_the_semantic_directions(tmp_path):
     found = lu.load_atlas(tmp_path / "m.safetensors")["directions"]
     assert torch.equal(found["weights"], weights) and torch.equal(found["bias"], bias)
     assert found["table"] == table
+
+
+def test_a_spherical_path_about_a_centre_is_the_slerp_of_the_shifted_ends():
+    z0, z1, c = torch.tensor([3.0, 1, 0]), torch.tensor([1.0, 4, 2]), torch.tensor([1.0, 1, 1])
+    path = lu.latent_path(z0, z1, 9, "spherical", centre=c)
+    assert torch.allclose(path, lu.slerp(z0 - c, z1 - c, 9) + c, atol=1e-6)
+    assert torch.equal(lu.latent_path(z0, z1, 9, "linear", centre=c), lu.lerp(z0, z1, 9))
+    mu = torch.randn(100, 3) + 5
+    assert lu.turn_centre(mu, has_prior=True) is None
+    assert torch.allclose(lu.turn_centre(mu, has_prior=False).float(), mu.mean(0), atol=1e-6)

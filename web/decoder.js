@@ -20,8 +20,9 @@
  *
  *   const parsed = LSNDecoder.parseSafetensors(arrayBuffer);
  *   const dec = LSNDecoder.buildDecoder(parsed);
- *   const p = dec.decode(x, y);          // Float32Array(784), pixel probabilities, row-major
- *   const u8 = dec.decodeUint8(x, y);    // Uint8ClampedArray(784) = round_half_even(p * 255)
+ *   const p = dec.decode([x, y]);        // z, latent_dim numbers -> Float32Array(784), pixel
+ *                                        // probabilities, row-major
+ *   const u8 = dec.decodeUint8(z);       // Uint8ClampedArray(784) = round_half_even(p * 255)
  * decode and decodeUint8 return the same buffer each call unless `out` is given: copy to keep.
  */
 (function (root, factory) {
@@ -266,8 +267,8 @@
       throw unsupported('model kind ' + JSON.stringify(cfg.kind) + ' (only "vae" and "ae")');
     if (cfg.activation !== 'silu')
       throw unsupported('activation ' + JSON.stringify(cfg.activation) + ' (only "silu")');
-    if (cfg.latent_dim !== 2)
-      throw unsupported('latent_dim ' + JSON.stringify(cfg.latent_dim) + ' (only 2)');
+    if (!Number.isInteger(cfg.latent_dim) || cfg.latent_dim < 1)
+      throw unsupported('latent_dim ' + JSON.stringify(cfg.latent_dim));
     var depth = cfg.depth, hidden = cfg.hidden;
     if (!Number.isInteger(depth) || depth < 1 || !Number.isInteger(hidden) || hidden < 1)
       throw unsupported('config depth ' + JSON.stringify(depth) + ', hidden ' +
@@ -358,11 +359,11 @@
     net.convs.forEach(function (l) {
       bufs.push(new Float64Array(l.outSide * l.outSide * l.cout));
     });
-    var z = new Float64Array(2), probs = new Float32Array(784), pixels = new Uint8ClampedArray(784);
+    var z = new Float64Array(cfg.latent_dim), probs = new Float32Array(784), pixels = new Uint8ClampedArray(784);
     var nLin = net.linears.length, nConv = net.convs.length;
 
-    function forward(x, y) {
-      z[0] = x; z[1] = y;
+    function forward(code) {
+      for (var k = 0; k < z.length; k++) z[k] = code[k];
       var a = z;
       for (var i = 0; i < nLin; i++) {  // every Linear, the last included, is followed by SiLU
         runLinear(net.linears[i], a, bufs[i]);
@@ -377,17 +378,17 @@
       return a;  // logits, 784 (one channel, so channel-last is row-major)
     }
 
-    /** (x, y) -> Float32Array(784) pixel probabilities, row-major 28x28. */
-    function decode(x, y, out) {
-      var logits = forward(x, y), p = out || probs;
+    /** z (latent_dim numbers) -> Float32Array(784) pixel probabilities, row-major 28x28. */
+    function decode(code, out) {
+      var logits = forward(code), p = out || probs;
       for (var i = 0; i < 784; i++) p[i] = 1 / (1 + Math.exp(-logits[i]));
       return p;
     }
 
-    /** (x, y) -> Uint8ClampedArray(784) = (p * 255).round() as torch does it: in float32,
-     * halves to even. */
-    function decodeUint8(x, y, out) {
-      var logits = forward(x, y), u = out || pixels;
+    /** z -> Uint8ClampedArray(784) = (p * 255).round() as torch does it: in float32, halves
+     * to even. */
+    function decodeUint8(code, out) {
+      var logits = forward(code), u = out || pixels;
       for (var i = 0; i < 784; i++) {
         var v = Math.fround(Math.fround(1 / (1 + Math.exp(-logits[i]))) * 255);
         var r = Math.round(v);  // halves up; a half that lands on an odd number goes back one

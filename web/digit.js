@@ -6,7 +6,7 @@
  * Classic script: in the page it defines LSN.Digit (needs a DOM to paint).
  *
  *   const digit = new LSN.Digit(canvas, img);
- *   digit.paint(decoder, [x, y]);                    // in the page
+ *   digit.paint(decoder, z);                         // in the page
  *   digit.fetch('api/decode.png?x=..&y=..&scale=10'); // the server fallback
  */
 (function (root, factory) {
@@ -26,7 +26,7 @@
     }
 
     paint(decoder, z) {
-      this.paintImage(decoder.decodeUint8(...z));
+      this.paintImage(decoder.decodeUint8(z));
     }
 
     // 784 grey values (0-255) from `offset` of `grey`: a decoded digit, or a test image

@@ -18,8 +18,12 @@
  * Classic script: in the page it defines LSN.map (MapView needs a DOM and LSN.glue); under node
  * require("web/map.js") gives the pure geometry (tests/js/navigator.test.js).
  *
- *   const view = new LSN.map.MapView(host, nav);  // nav: {moveTo, settle, at, extent, preview}
- *   LSN.map.toZ(geometry, clientX, clientY)        // -> [x, y]
+ * It works in map coordinates: z itself for a 2-D latent; for a larger one, coordinates on a plane
+ * through z, which the navigator (web/navigator.js) lifts to z and back.
+ *
+ *   const view = new LSN.map.MapView(host, nav);  // nav: {moveTo, settle, at, extent, decoder,
+ *                                                  //   atlas, toDot, codeOf, codeDecoder, testImages}
+ *   LSN.map.toZ(geometry, clientX, clientY)        // -> [x, y], map coordinates
  */
 (function (root, factory) {
   const api = factory(root);
@@ -193,10 +197,11 @@
     attach(gd) {
       const glue = root.LSN.glue;
       this.gd = gd;
-      const asked = glue.askedView(gd);  // a new figure: a new model's view, or the same model's kept
-      if (asked && (!this.view || asked.model !== this.viewModel)) {
+      // a new figure: a new model's (or plane's) view, or the same one's kept
+      const asked = glue.askedView(gd), key = asked && JSON.stringify([asked.model, asked.plane || []]);
+      if (asked && (!this.view || key !== this.viewModel)) {
         this.view = asked.view;
-        this.viewModel = asked.model;
+        this.viewModel = key;
         this.size = null;
       } else if (this.view) {
         glue.setView(gd, this.view);
@@ -226,7 +231,7 @@
       if (!within(this.nav.extent(), toZ(this.g, ev.clientX, ev.clientY))) return;  // unreachable
       const dot = this.dot(ev.clientX, ev.clientY);
       if (dot >= 0) {  // a dot: to its code; a finger sees its card (no hover on a phone)
-        this.nav.moveTo(this.code(dot), ev);
+        this.nav.toDot(dot, ev);
         if (ev.pointerType !== 'mouse') this.showCard(dot, ev.clientX, ev.clientY, 2500);
         this.drag = ev.pointerId;
         this.gd.setPointerCapture(ev.pointerId);
@@ -507,9 +512,9 @@
     showCard(i, cx, cy, ms = 0) {
       const decoder = this.nav.decoder(), atlas = this.nav.atlas();
       if (!decoder || !atlas) return;
-      const box = this.previewBox(), z = this.code(i);
+      const box = this.previewBox(), z = this.nav.codeOf(i);  // the code itself, in any latent size
       box.classList.add('lsn-card');
-      box.lsnDigit.paint(decoder, z);
+      box.lsnDigit.paint(this.nav.codeDecoder(), z);
       const label = `test image #${i} · label ${atlas.classes[atlas.labels[i]]}`;
       box.lsnLabel.textContent = `${label}\nleft: the image, right: decoded from its code`;
       box.dataset.z = z.join(',');

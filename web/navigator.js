@@ -6,6 +6,11 @@
  * digit's attributes, the attribute arrows), shown while z stays there. Gradio runs this body with `element` (the component's template,
  * web/navigator.html), `props`, `watch` and `trigger`.
  *
+ * z has the model's latent size: X and Y for a 2-D latent, z1..zD with a bar chart of z for a
+ * larger one, whose map is a plane through z (props.plane: the codes' first two principal
+ * components, ui.plane): a move on the map changes z within the plane through the current z,
+ * keeping its other components, and the map shows z's projection.
+ *
  *   - every move is drawn here, with no request: the digit (the model's decoder runs in the page,
  *     GET /api/model/NAME; without it the server's image API), the marker, the X/Y boxes and
  *     ranges and the z text (web/nearest.js);
@@ -26,15 +31,13 @@ const shared = LSN.address.opened(location.hash);
 if (shared) location.replace(`${location.pathname}${shared}`);  // the server restores it on load
 
 const stats = window.lsnBench ? (window.lsnStats = {paints: 0, latencies: [], mode: 'loading'}) : null;
-const S = {model: null, extent: null, dec: null, atlas: null, local: false, ready: false, here: null,
+const S = {model: null, dim: 0, extent: null, plane: null, dec: null, atlas: null, flat: null, local: false,
+           ready: false, here: null,
            at: null, settled: null, seen: null, drawn: '', animation: null, syncTimer: null, urlTimer: null};
 const $ = (sel) => element.querySelector(sel);
 const digit = new LSN.Digit($('#lsn-canvas'), $('#lsn-server-digit'));
-const status = $('#lsn-status'), ztext = $('#lsn-z'), attrs = $('#lsn-attrs');
-const axes = [...element.querySelectorAll('.lsn-axis')].map((box) => ({
-  name: box.querySelector('label').textContent.trim(),
-  num: box.querySelector('.lsn-num'), range: box.querySelector('input[type=range]'),
-}));
+const status = $('#lsn-status'), ztext = $('#lsn-z'), attrs = $('#lsn-attrs'), nearText = $('#lsn-near');
+let axes = [];
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const shown = (v) => v.toFixed(2);
 
@@ -52,9 +55,11 @@ const draw = (z) => {
   if (!S.ready || key === S.drawn) return false;
   S.drawn = key;
   if (S.local) digit.paint(S.dec, z);
-  else digit.fetch(`api/decode.png?x=${z[0]}&y=${z[1]}&scale=10&model=${encodeURIComponent(S.model)}`);
+  else digit.fetch(`api/decode.png?${z.length === 2 ? `x=${z[0]}&y=${z[1]}` : `z=${z.join(',')}`}` +
+                   `&scale=10&model=${encodeURIComponent(S.model)}`);
   digit.canvas.dataset.z = z.join(',');
-  if (view) view.mark(z);
+  if (view) view.mark(toMap(z));
+  drawBars(z);
   freshen();
   if (stats && !stats.paints++) stats.firstPaint = performance.now();
   return true;
@@ -65,14 +70,90 @@ const draw = (z) => {
 const freshen = () => {
   const fresh = Boolean(S.here && S.at && S.here.model === S.model && same(S.here.at, S.at));
   attrs.dataset.stale = fresh ? '' : '1';
-  if (view) view.arrows(fresh ? S.here : null);
+  if (view) view.arrows(fresh ? S.hereOnMap : null);
 };
 const showLocal = () => {
   const here = props.local;
   S.here = here && here.model === S.model && Array.isArray(here.at) ? here : null;
+  // the arrows on the map: each attribute's move as the map shows it
+  S.hereOnMap = S.here && {...S.here, at: toMap(S.here.at), arrows: (S.here.arrows || []).map(
+    ([name, move, reliable]) => [name, sub(toMap(add(S.here.at, move)), toMap(S.here.at)), reliable])};
   attrs.textContent = S.here ? S.here.measured.map(([name, v, unit]) =>
     `${name} ${v === null ? '–' : `${v} ${unit}`}`).join(' · ') : '';
   freshen();
+};
+
+// --- the map's plane: map coordinates p <-> z. p = B (z - o) (B: the plane's two orthonormal
+// rows, o its origin); a point p of the map lifts to the z beside the position the gesture
+// started from (S.settled) that projects to p, so z's other components stay. In 2-D, p is z.
+const add = (a, b) => a.map((v, i) => v + b[i]);
+const sub = (a, b) => a.map((v, i) => v - b[i]);
+const toMap = (z) => {
+  const P = S.plane;
+  if (!P || z.length === 2) return z;
+  return P.basis.map((row) => row.reduce((acc, w, i) => acc + w * (z[i] - P.origin[i]), 0));
+};
+const fromMap = (p, from = S.settled || S.at) => {
+  const P = S.plane;
+  if (!P || p.length === from.length) return p;
+  const d = sub(p, toMap(from));
+  return from.map((v, i) => v + P.basis[0][i] * d[0] + P.basis[1][i] * d[1]);
+};
+const codeOf = (i) => Array.from(S.atlas.mu.subarray(S.dim * i, S.dim * (i + 1)));
+// the atlas as the map shows it: its codes' map coordinates (once a model)
+const flatAtlas = () => {
+  if (!S.atlas || S.dim === 2) return S.atlas;
+  if (!S.flat) {
+    const n = S.atlas.labels.length, mu = new Float32Array(2 * n);
+    for (let i = 0; i < n; i++) mu.set(toMap(codeOf(i)), 2 * i);
+    S.flat = {...S.atlas, mu};
+  }
+  return S.flat;
+};
+const mapDecoder = {decodeUint8: (p, out) => S.dec.decodeUint8(fromMap(p), out)};
+
+// --- the axes: a number box and a range for each dimension of z ----------------------------
+const buildAxes = (d) => {
+  const host = $('.lsn-axes');
+  host.replaceChildren();
+  host.classList.toggle('lsn-many', d > 2);
+  $('.lsn-dims').hidden = d === 2;
+  axes = Array.from({length: d}, (_, i) => {
+    const name = d === 2 ? 'XY'[i] : `z${i + 1}`;
+    const box = document.createElement('div');
+    box.id = d === 2 ? `lsn-${name.toLowerCase()}` : `lsn-${name}`;
+    box.className = 'lsn-axis';
+    box.innerHTML = `<label>${name} <input class="lsn-num" type="text" inputmode="decimal" ` +
+      `autocomplete="off" spellcheck="false" aria-label="${name}"></label>` +
+      `<input type="range" step="0.01" aria-label="${name} slider">`;
+    host.appendChild(box);
+    const a = {name, num: box.querySelector('.lsn-num'), range: box.querySelector('input[type=range]')};
+    a.range.min = S.extent[2 * i];
+    a.range.max = S.extent[2 * i + 1];
+    wireAxis(a, i);
+    return a;
+  });
+};
+
+const planeText = (P) => (P.origin.length === 2 ? '' : `the map: a plane through z, ${P.through.length ?
+  `parallel to the plane through the centres of ${P.through.join(', ')}` :
+  "along the codes' first two principal components"}, holding ${(100 * P.share).toFixed(0)} % of their variance`);
+
+// the bar chart of z (a larger latent): each dimension's bar from 0, on its extent's scale
+const bars = $('#lsn-zbars');
+const drawBars = (z) => {
+  if (z.length === 2 || bars.closest('[hidden]')) return;
+  const ctx = bars.getContext('2d'), w = bars.width, h = bars.height, n = z.length, mid = h / 2;
+  ctx.clearRect(0, 0, w, h);
+  ctx.fillStyle = '#888';
+  ctx.fillRect(0, mid, w, 1);
+  z.forEach((v, i) => {
+    const reach = Math.max(Math.abs(S.extent[2 * i]), Math.abs(S.extent[2 * i + 1])) || 1;
+    const bar = (v / reach) * (mid - 2), x = (i + 0.15) * (w / n), bw = 0.7 * (w / n);
+    ctx.fillStyle = v >= 0 ? '#1f77b4' : '#d62728';
+    ctx.fillRect(x, bar >= 0 ? mid - bar : mid, bw, Math.abs(bar));
+  });
+  bars.dataset.z = z.join(',');
 };
 
 // The boxes, ranges and z text show S.at (a box being typed into keeps what is typed).
@@ -85,6 +166,9 @@ const syncNow = () => {
     a.range.value = S.at[i];
   });
   ztext.textContent = LSN.nearest.zText(S.at, S.atlas);
+  const near = LSN.nearest.near(S.at, S.atlas);
+  nearText.textContent = near ? near.text : '';
+  nearText.dataset.off = near && near.off ? '1' : '';
 };
 const syncSoon = () => { if (!S.syncTimer) S.syncTimer = setTimeout(syncNow, SYNC_MS); };
 
@@ -129,13 +213,18 @@ const testImages = () => {
 
 let view = null;
 LSN.glue.whenFound('#lsn-map', (host) => {
-  view = new LSN.map.MapView(host, {moveTo, settle, at: () => S.at, extent: () => S.extent,
-                                    decoder: () => (S.ready && S.local ? S.dec : null),
-                                    atlas: () => (S.ready && S.local ? S.atlas : null), testImages});
+  const local = () => S.ready && S.local;
+  view = new LSN.map.MapView(host, {
+    moveTo: (p, ev) => moveTo(fromMap(p), ev), settle, at: () => S.at && toMap(S.at),
+    extent: () => (S.dim === 2 ? S.extent : S.plane.extent),
+    decoder: () => (local() ? (S.dim === 2 ? S.dec : mapDecoder) : null),
+    atlas: () => (local() ? flatAtlas() : null),
+    toDot: (i, ev) => moveTo(codeOf(i), ev), codeOf, codeDecoder: () => (local() ? S.dec : null),
+    testImages});
 });
 
-// --- the X/Y boxes and ranges --------------------------------------------------------------
-axes.forEach((a, i) => {
+// --- the boxes and ranges of z's dimensions (buildAxes makes them) --------------------------
+function wireAxis(a, i) {
   const along = (v) => S.at.map((w, j) => (j === i ? v : w));
   // a range dragged by hand: the digit follows each move, the value is set when it is let go
   a.range.addEventListener('input', (ev) => moveTo(along(+a.range.value), ev));
@@ -165,6 +254,13 @@ axes.forEach((a, i) => {
   };
   a.num.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); commit(); } });
   a.num.addEventListener('change', () => { if (document.activeElement === a.num) return; commit(); });
+}
+
+// reset: z at the codes' mean; re-centre: the map position kept, z's part off the plane dropped
+$('#lsn-reset').addEventListener('click', () => { moveTo(S.plane.mean); settle(); });
+$('#lsn-recentre').addEventListener('click', () => {
+  moveTo(fromMap(toMap(S.at), S.plane.origin));
+  settle();
 });
 
 // --- the search box: a test image's index goes to its code and shows its card; a class name
@@ -182,9 +278,9 @@ find.addEventListener('keydown', (ev) => {
   if (q.error) { refuse(q.error); return; }
   if ('cls' in q) { view.found(q.cls); return; }
   view.found(null);
-  moveTo(view.code(q.index), ev);
+  moveTo(codeOf(q.index), ev);
   settle();
-  const at = view.g && LSN.map.toUV(view.g, S.at);
+  const at = view.g && LSN.map.toUV(view.g, toMap(S.at));
   if (at) view.showCard(q.index, view.g.box.left + at[0] * view.g.box.width,
                         view.g.box.top + at[1] * view.g.box.height, 4000);
 });
@@ -208,7 +304,8 @@ const loadModel = async (name) => {
     S.dec = window.LSNDecoder.buildDecoder(parsed);
     S.atlas = {mu: parsed.tensors['atlas.mu'].data, labels: parsed.tensors['atlas.labels'].data,
                classes: parsed.metadata.classes, noun: parsed.metadata.noun || 'digits',
-               mapPoints: parsed.metadata.map_points || 0};
+               mapPoints: parsed.metadata.map_points || 0, nearness: parsed.metadata.nearness};
+    S.flat = null;
     S.local = true;
     [mode, text] = ['local', 'decoded in your browser: no server round trip per move'];
   } catch (e) {
@@ -258,7 +355,7 @@ const play = (path, end) => {
   const step = () => {
     if (tick++ % 2 === 0) {
       moveTo(path[i++]);
-      trail.push(S.at);
+      trail.push(toMap(S.at));
       if (view) view.trail(trail);
       follows(S.at);
     }
@@ -277,8 +374,20 @@ const play = (path, end) => {
 const follow = () => {
   const v = props.value, moved = !same(v, S.seen);  // else only the model or extent changed
   S.seen = v;
+  if (!same(props.plane, S.plane)) {  // another plane: the map shows other coordinates
+    S.plane = props.plane;
+    S.flat = null;
+    if (view) view.trail([]);
+    $('#lsn-plane').textContent = planeText(S.plane);
+    if (S.at && S.at.length === S.plane.origin.length && view) view.mark(toMap(S.at));
+  }
   if (props.model !== S.model || !same(props.extent, S.extent)) {
     S.extent = props.extent;
+    if (S.extent.length / 2 !== S.dim || !axes.length) {  // another latent size: its own axes
+      S.dim = S.extent.length / 2;
+      S.at = S.settled = null;
+      buildAxes(S.dim);
+    }
     axes.forEach((a, i) => { a.range.min = S.extent[2 * i]; a.range.max = S.extent[2 * i + 1]; });
     if (props.model !== S.model) { stop(); loadModel(props.model); }  // the old map's path ends
     if (!moved && S.at) { moveTo(S.at); settle(); }  // the position kept, within the new extent
@@ -292,7 +401,7 @@ const follow = () => {
     settle();
   }
 };
-watch(['value', 'model', 'extent'], follow);
+watch(['value', 'model', 'extent', 'plane'], follow);
 watch(['local'], showLocal);
 follow();
 LSN.glue.whenFound('#lsn-sketch', LSN.glue.armBrush);

@@ -9,6 +9,8 @@
  *
  *   LSN.nearest.zText([0.5, -1], {mu, labels, classes, noun: 'digits'})
  *   // 'z = (+0.50, -1.00)   12 of the 15 nearest test digits: 7'
+ *   LSN.nearest.near([0.5, -1], {mu, labels, classes, nearness: {k: 15, median: 0.1, p99: 0.3}})
+ *   // {distance: 0.12, off: false, text: '15th nearest test code 0.12 away (typically 0.10)'}
  */
 (function (root, factory) {
   const api = factory();
@@ -19,7 +21,8 @@
   const K = 15;
   const signed = (v) => (v >= 0 ? '+' : '') + v.toFixed(2);
 
-  // -> [class, its votes] of the k codes nearest to z (mu: Float32Array, row-major [n, dim])
+  // -> [class, its votes, the distance to the k-th nearest] of the k codes nearest to z
+  // (mu: Float32Array, row-major [n, dim])
   const vote = (mu, labels, nClasses, z, k = K) => {
     const dim = z.length, n = labels.length;
     const best = new Float64Array(k).fill(Infinity), who = new Int32Array(k).fill(-1);
@@ -36,7 +39,7 @@
     for (const i of who) if (i >= 0) votes[labels[i]]++;
     let c = 0;
     votes.forEach((v, i) => { if (v > votes[c]) c = i; });
-    return [c, votes[c]];
+    return [c, votes[c], Math.sqrt(best[k - 1])];
   };
 
   // The text under the digit; without the atlas (its file could not be fetched), z alone.
@@ -46,5 +49,15 @@
     const [c, count] = vote(atlas.mu, atlas.labels, atlas.classes.length, z);
     return `${head}   ${count} of the ${K} nearest test ${atlas.noun}: ${atlas.classes[c]}`;
   };
-  return {K, vote, zText, signed};
+  // How near the data z lies: the distance to its K-th nearest test code against the codes' own
+  // (latent_utils.nearness: their median; beyond their 99th percentile z is off the data).
+  const near = (z, atlas) => {
+    if (!atlas || !atlas.mu || !atlas.nearness) return null;
+    const distance = vote(atlas.mu, atlas.labels, atlas.classes.length, z)[2], {median, p99} = atlas.nearness;
+    const off = distance > p99;
+    return {distance, off, text: `${K}th nearest test code ${distance.toFixed(2)} away ` +
+      `(typically ${median.toFixed(2)})` + (off ? ': off the data, the decoder has seen no ' +
+      'code here, so what it draws is no digit it has learned' : '')};
+  };
+  return {K, vote, zText, near, signed};
 });

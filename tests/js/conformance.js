@@ -5,7 +5,7 @@
  *
  *   node tests/js/conformance.js CHECKPOINT.safetensors Z.json
  *
- * Z.json holds [[x, y], ...]. Prints a JSON array with one string per code: the 784 bytes of
+ * Z.json holds [z, ...], each latent_dim numbers. Prints a JSON array with one string per code: the 784 bytes of
  * decodeUint8 (row-major 28x28), base64-encoded. Exit status 1 with the error on stderr when
  * the checkpoint cannot be decoded here.
  */
@@ -24,8 +24,7 @@ try {
   const decoder = buildDecoder(parseSafetensors(fs.readFileSync(checkpoint)));
   const codes = JSON.parse(fs.readFileSync(zFile, 'utf8'));
   const out = new Uint8ClampedArray(784);
-  const images = codes.map(([x, y]) =>
-    Buffer.from(decoder.decodeUint8(x, y, out)).toString('base64'));
+  const images = codes.map((z) => Buffer.from(decoder.decodeUint8(z, out)).toString('base64'));
   process.stdout.write(JSON.stringify(images) + '\n');
 } catch (e) {
   console.error(`conformance.js: ${e.message}`);

@@ -30,16 +30,32 @@ test('the z text is the vote of the 15 nearest codes', () => {
   mu.push(0.9, 0.9); labels.push(2);
   const atlas = {mu: Float32Array.from(mu), labels: Uint8Array.from(labels),
                  classes: ['zero', 'one', 'two'], noun: 'digits'};
-  assert.deepStrictEqual(nearest.vote(atlas.mu, atlas.labels, 3, [1, 1]), [1, 15]);
-  assert.deepStrictEqual(nearest.vote(atlas.mu, atlas.labels, 3, [0.95, 0.95], 3), [1, 2]);
+  assert.deepStrictEqual(nearest.vote(atlas.mu, atlas.labels, 3, [1, 1]).slice(0, 2), [1, 15]);
+  assert.deepStrictEqual(nearest.vote(atlas.mu, atlas.labels, 3, [0.95, 0.95], 3).slice(0, 2), [1, 2]);
+  // the third: the distance to the k-th nearest (here the 15th of class 1's row, 0.14 away)
+  assert.ok(Math.abs(nearest.vote(atlas.mu, atlas.labels, 3, [1, 1])[2] - 0.14) < 1e-6);
   assert.strictEqual(nearest.zText([0.5, 0.804], atlas),
                      'z = (+0.50, +0.80)   14 of the 15 nearest test digits: one');
   assert.strictEqual(nearest.zText([0.5, -1.234], null), 'z = (+0.50, -1.23)');
 });
 
+test('how near the data z lies: the 15th nearest code against the codes\' own, off beyond their p99', () => {
+  const mu = [], labels = [];
+  for (let i = 0; i < 30; i++) { mu.push(i * 0.1, 0, 0); labels.push(i % 2); }
+  const atlas = {mu: Float32Array.from(mu), labels: Uint8Array.from(labels), classes: ['a', 'b'],
+                 nearness: {k: 15, median: 0.8, p99: 1.5}};
+  const near = nearest.near([0, 0, 0], atlas);  // the 15th nearest is the code at 1.4
+  assert.ok(Math.abs(near.distance - 1.4) < 1e-6 && !near.off);
+  assert.strictEqual(near.text, '15th nearest test code 1.40 away (typically 0.80)');
+  const far = nearest.near([0, 5, 0], atlas);
+  assert.ok(far.off && far.text.includes('off the data'));
+  assert.strictEqual(nearest.near([0, 0, 0], {...atlas, nearness: undefined}), null);
+});
+
 test('the address names the model and z, and a shared one opens as a query', () => {
   assert.strictEqual(address.fragment('mnist_ae', [20, 10.5]), '#model=mnist_ae&x=20.00&y=10.50');
   assert.strictEqual(address.opened('#model=mnist_ae&x=20&y=10'), '?model=mnist_ae&x=20&y=10');
+  assert.strictEqual(address.fragment('mnist_ae_d10', [1, -2, 0.5]), '#model=mnist_ae_d10&z=1.00%2C-2.00%2C0.50');
   assert.strictEqual(address.opened('#other'), null);
   assert.strictEqual(address.opened(''), null);
 });
