@@ -134,8 +134,8 @@ def test_the_map_of_a_10d_model_is_its_codes_on_their_principal_plane(name):
     assert opacity[np.argmax(off[order])] < 0.2 < 0.6 < opacity[np.argmin(off[order])]
     assert f"{share:.0%} of their variance" in fig.layout.xaxis.title.text
     path = [t for t in fig.data if t.name == "linear"][0]
-    assert np.allclose(np.c_[values(path.x), values(path.y)], lu.project(api.interpolate(3, 8, 5, "linear", name), origin, basis),
-                       atol=1e-5)
+    want = lu.project(api.interpolate(3, 8, 5, "linear", name), origin, basis)
+    assert np.allclose(np.c_[values(path.x), values(path.y)], want, atol=1e-5)
 
 
 def test_the_navigator_of_a_10d_model_gets_its_plane_and_the_address_takes_z():
