@@ -51,8 +51,8 @@ def on_map(lm, z):
 
 
 def lift(lm, p):
-    """Map coordinates [N, 2] -> codes [N, latent_dim] on the plane through the codes' mean (the
-    map's default plane, re-centred); in a 2-D latent, p itself."""
+    """Map coordinates [N, 2] -> codes [N, latent_dim] on the map's plane through its origin (the
+    codes' mean, or the first of three named centres); in a 2-D latent, p itself."""
     p = np.asarray(p, float)
     origin, basis = (t.double().numpy() for t in lm.plane[:2])
     return p if lm.dim == 2 else origin + p @ basis.T
@@ -60,8 +60,12 @@ def lift(lm, p):
 
 def map_extent(lm):
     """(xmin, xmax, ymin, ymax) the map can reach: the extent in 2-D; on a plane through a larger
-    latent, the codes' own extent on it (latent_utils.extent of their map coordinates)."""
-    return list(lm.extent) if lm.dim == 2 else lu.extent(on_map(lm, lm.atlas["mu"].numpy()))
+    latent, the codes' own extent on it (latent_utils.extent of their map coordinates), found
+    once per model and plane."""
+    if lm.dim == 2:
+        return list(lm.extent)
+    return STORE.memo((lm.name, lm.plane_by, "map extent"),
+                      lambda: lu.extent(on_map(lm, lm.atlas["mu"].numpy())))
 
 
 def map_view(lm):
@@ -251,7 +255,7 @@ def base_map(lm, with_manifold):
     asked), the class labels, the axes."""
     codes, labels = lm.atlas["mu"][:MAP_POINTS].numpy(), lm.atlas["labels"][:MAP_POINTS].numpy()
     mu, opacity = on_map(lm, codes), np.full(len(codes), 0.6)
-    if lm.dim > 2:  # a dot fainter the farther its code lies from the plane (through the mean)
+    if lm.dim > 2:  # a dot fainter the farther its code lies from the plane (through its origin)
         off = np.linalg.norm(codes - lift(lm, mu), axis=1)
         opacity = 0.08 + 0.62 * np.exp(-0.5 * (off / np.median(off)) ** 2)
     # SVG Scatter, not Scattergl: measured in Chromium, 3000 points draw in 230 ms as SVG and

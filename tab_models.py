@@ -104,7 +104,7 @@ def ui_compare(at, model):
     z = ui.at(at, model)
     dim = STORE.get(model).dim
     shipped = ([n for n in COURSE if n in STORE.names()] if dim == 2 else
-               [n for n in STORE.names() if STORE.get(n).dim == dim])
+               [m["name"] for m in api.models() if m.get("latent_dim") == dim])  # a broken one left out
     cards = sorted((STORE.get(n) for n in shipped), key=lambda lm: lm.meta.get("beta") or 0.0)
     caption = {lm.name: f"{lm.name} (beta {lm.meta.get('beta') or 0:g})" for lm in cards}
     digits = [(images.enlarge(decode_uint8(lm.model, [clamp(lm, z)])[0], THUMB), caption[lm.name])

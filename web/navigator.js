@@ -165,8 +165,9 @@ const syncNow = () => {
     if (document.activeElement !== a.num) a.num.value = shown(S.at[i]);
     a.range.value = S.at[i];
   });
-  ztext.textContent = LSN.nearest.zText(S.at, S.atlas);
-  const near = LSN.nearest.near(S.at, S.atlas);
+  const voted = S.atlas && LSN.nearest.vote(S.atlas.mu, S.atlas.labels, S.atlas.classes.length, S.at);
+  ztext.textContent = LSN.nearest.zText(S.at, S.atlas, voted);
+  const near = LSN.nearest.near(S.at, S.atlas, voted);
   nearText.textContent = near ? near.text : '';
   nearText.dataset.off = near && near.off ? '1' : '';
 };

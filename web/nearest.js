@@ -43,17 +43,19 @@
   };
 
   // The text under the digit; without the atlas (its file could not be fetched), z alone.
-  const zText = (z, atlas) => {
+  // `voted`: vote's answer for z, where the caller has it (the navigator votes once for both texts)
+  const zText = (z, atlas, voted) => {
     const head = `z = (${z.map(signed).join(', ')})`;
     if (!atlas || !atlas.mu) return head;
-    const [c, count] = vote(atlas.mu, atlas.labels, atlas.classes.length, z);
+    const [c, count] = voted || vote(atlas.mu, atlas.labels, atlas.classes.length, z);
     return `${head}   ${count} of the ${K} nearest test ${atlas.noun}: ${atlas.classes[c]}`;
   };
   // How near the data z lies: the distance to its K-th nearest test code against the codes' own
   // (latent_utils.nearness: their median; beyond their 99th percentile z is off the data).
-  const near = (z, atlas) => {
+  const near = (z, atlas, voted) => {
     if (!atlas || !atlas.mu || !atlas.nearness) return null;
-    const distance = vote(atlas.mu, atlas.labels, atlas.classes.length, z)[2], {median, p99} = atlas.nearness;
+    const distance = (voted || vote(atlas.mu, atlas.labels, atlas.classes.length, z))[2];
+    const {median, p99} = atlas.nearness;
     const off = distance > p99;
     return {distance, off, text: `${K}th nearest test code ${distance.toFixed(2)} away ` +
       `(typically ${median.toFixed(2)})` + (off ? ': off the data, the decoder has seen no ' +
